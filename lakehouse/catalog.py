@@ -1,0 +1,63 @@
+"""The Iceberg catalog factory: one place that knows how to reach the catalog of each profile.
+
+``catalog_properties`` is the single description of the catalog; pyiceberg (``get_catalog``) and
+dlt's filesystem destination (``[iceberg_catalog]`` config) are both given exactly this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError
+
+from lakehouse.layers import Layer
+from lakehouse.settings import CATALOG_NAME, Profile, Settings
+
+
+def catalog_properties(settings: Settings) -> dict[str, Any]:
+    """pyiceberg ``load_catalog`` properties for the configured profile."""
+    if settings.profile is Profile.LOCAL:
+        return {
+            "type": "sql",
+            "uri": f"sqlite:///{settings.catalog_db}",
+            "warehouse": settings.warehouse_uri,
+        }
+    rest = settings.rest
+    assert rest is not None
+    return {
+        "type": "rest",
+        "uri": rest.uri,
+        "warehouse": rest.warehouse,
+        # OAuth2 client-credentials flow against the catalog's token endpoint (Polaris).
+        "credential": f"{rest.client_id}:{rest.client_secret}",
+        "scope": rest.scope,
+        # Clients bring their own S3 credentials: no vended credentials are requested.
+        "s3.endpoint": rest.s3_endpoint,
+        "s3.region": rest.s3_region,
+        "s3.access-key-id": rest.s3_access_key_id,
+        "s3.secret-access-key": rest.s3_secret_access_key,
+        # MinIO/SeaweedFS serve buckets by path, not by virtual host.
+        "s3.force-virtual-addressing": str(not rest.s3_path_style_access).lower(),
+    }
+
+
+def get_catalog(settings: Settings | None = None) -> Catalog:
+    """Open the catalog. For ``local`` this creates the warehouse folder and catalog tables."""
+    settings = settings or Settings.from_env()
+    if settings.profile is Profile.LOCAL:
+        settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    # Loading a SqlCatalog creates its tables; doing it here, once, avoids a race between dlt's
+    # parallel load threads that each try to create them on a fresh SQLite file.
+    return load_catalog(CATALOG_NAME, **catalog_properties(settings))
+
+
+def ensure_namespace(catalog: Catalog, layer: Layer) -> None:
+    try:
+        catalog.create_namespace(layer.value)
+    except NamespaceAlreadyExistsError:
+        pass
+
+
+def table_identifier(layer: Layer, table: str) -> str:
+    return f"{layer.value}.{table}"

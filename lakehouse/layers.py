@@ -1,0 +1,15 @@
+"""The medallion layers, named once. Each layer is an Iceberg namespace (Trino schema)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Layer(StrEnum):
+    RAW = "raw"  # dlt lands source data as delivered (append/merge), one table per entity
+    BRONZE = "bronze"  # dbt staging: renamed, typed, lightly cleaned views over raw
+    SILVER = "silver"  # dbt: deduplicated entities and SCD type 2 dimensions
+    GOLD = "gold"  # dbt: star-schema facts and business marts
+
+
+LAYERS: tuple[Layer, ...] = tuple(Layer)

@@ -1,0 +1,151 @@
+"""Settings read from the environment at run time (never at import).
+
+One switch, ``LAKEHOUSE_PROFILE``, picks the deployment:
+
+* ``local`` (default): a pyiceberg SQL catalog (SQLite) over a warehouse folder, DuckDB as engine.
+* ``k8s``: the Polaris REST catalog (OAuth2 client credentials) over S3 (MinIO), Trino as engine.
+
+Secrets (the catalog client secret, S3 keys) only ever come from the environment, which the
+cluster fills from Kubernetes Secrets and a laptop from a git-ignored ``.env`` file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from lakehouse.paths import DEFAULT_DATA_DIR
+
+CATALOG_NAME = "lakehouse"
+
+
+class Profile(StrEnum):
+    LOCAL = "local"
+    K8S = "k8s"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which variable to set."""
+
+
+@dataclass(frozen=True)
+class RestCatalogSettings:
+    """Iceberg REST catalog (Polaris) and the S3 store behind it."""
+
+    uri: str
+    warehouse: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str
+    s3_endpoint: str
+    s3_region: str
+    s3_access_key_id: str
+    s3_secret_access_key: str = field(repr=False)
+    s3_path_style_access: bool
+    warehouse_uri: str  # where dlt writes table data: s3://<bucket>/<prefix>
+
+
+@dataclass(frozen=True)
+class TrinoSettings:
+    host: str
+    port: int
+    user: str
+    catalog: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: Profile
+    data_dir: Path
+    rest: RestCatalogSettings | None = None
+    trino: TrinoSettings | None = None
+
+    # --- embedded default: everything under one git-ignored folder --------------------------
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def catalog_db(self) -> Path:
+        return self.data_dir / "catalog.db"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.data_dir / "lakehouse.duckdb"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        return self.data_dir / "dlt"
+
+    # --- both profiles ------------------------------------------------------------------------
+    @property
+    def warehouse_uri(self) -> str:
+        """Root under which dlt writes ``<dataset>/<table>`` (a file:// or s3:// URL)."""
+        if self.profile is Profile.K8S:
+            return _require(self.rest).warehouse_uri
+        return self.warehouse_dir.as_uri()
+
+    @property
+    def dbt_target(self) -> str:
+        return "trino" if self.profile is Profile.K8S else "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        raw_profile = env.get("LAKEHOUSE_PROFILE", Profile.LOCAL.value).strip().lower()
+        try:
+            profile = Profile(raw_profile)
+        except ValueError:
+            raise SettingsError(
+                f"LAKEHOUSE_PROFILE={raw_profile!r} is not a profile; use 'local' (embedded, "
+                "the default) or 'k8s' (Polaris + MinIO + Trino)."
+            ) from None
+        data_dir = Path(env.get("LAKEHOUSE_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
+        if profile is Profile.LOCAL:
+            return cls(profile=profile, data_dir=data_dir)
+        return cls(
+            profile=profile,
+            data_dir=data_dir,
+            rest=RestCatalogSettings(
+                uri=_get(env, "ICEBERG_REST_URI"),
+                warehouse=env.get("ICEBERG_REST_WAREHOUSE", CATALOG_NAME),
+                client_id=_get(env, "ICEBERG_REST_CLIENT_ID"),
+                client_secret=_get(env, "ICEBERG_REST_CLIENT_SECRET"),
+                scope=env.get("ICEBERG_REST_SCOPE", "PRINCIPAL_ROLE:ALL"),
+                s3_endpoint=_get(env, "S3_ENDPOINT"),
+                s3_region=env.get("AWS_REGION", "us-east-1"),
+                s3_access_key_id=_get(env, "AWS_ACCESS_KEY_ID"),
+                s3_secret_access_key=_get(env, "AWS_SECRET_ACCESS_KEY"),
+                s3_path_style_access=_truthy(env.get("S3_PATH_STYLE_ACCESS", "true")),
+                warehouse_uri=env.get("LAKEHOUSE_WAREHOUSE_URI", "s3://lakehouse/warehouse"),
+            ),
+            trino=TrinoSettings(
+                host=env.get("TRINO_HOST", "trino"),
+                port=int(env.get("TRINO_PORT", "8080")),
+                user=env.get("TRINO_USER", "dbt"),
+                catalog=env.get("TRINO_CATALOG", "iceberg"),
+            ),
+        )
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(
+            f"{name} is not set but LAKEHOUSE_PROFILE=k8s needs it. In the cluster it comes from "
+            "the 'lakehouse-credentials' Secret; on a laptop put it in .env (see .env.example)."
+        )
+    return value
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _require(value: RestCatalogSettings | None) -> RestCatalogSettings:
+    if value is None:
+        raise SettingsError("this setting exists only for LAKEHOUSE_PROFILE=k8s")
+    return value
