@@ -31,6 +31,7 @@ def catalog_properties(settings: Settings) -> dict[str, Any]:
         "warehouse": rest.warehouse,
         # OAuth2 client-credentials flow against the catalog's token endpoint (Polaris).
         "credential": f"{rest.client_id}:{rest.client_secret}",
+        "oauth2-server-uri": f"{rest.uri.rstrip('/')}/v1/oauth/tokens",
         "scope": rest.scope,
         # Clients bring their own S3 credentials: no vended credentials are requested.
         "s3.endpoint": rest.s3_endpoint,

@@ -1,0 +1,89 @@
+# The lakehouse, on a laptop (embedded default) and on Kubernetes (infrastructure/platform.mk).
+# Targets follow SETUP_GUIDE.md and TEARDOWN.md: setup, demo, dev, test, lint, docs, up, down.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# uv is the measured fast path; bootstrap it into .tools/ when the machine has none.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+
+# The embedded default; `.env` (git-ignored, made from .env.example) may override any of these.
+-include .env
+export LAKEHOUSE_PROFILE ?= local
+export LAKEHOUSE_DATA_DIR ?= $(CURDIR)/.data
+export DBT_TARGET ?= local
+export DAGSTER_HOME ?= $(LAKEHOUSE_DATA_DIR)/dagster
+export DBT_PROFILES_DIR := $(CURDIR)/transformations
+export DLT_TELEMETRY_DISABLED := 1
+export DO_NOT_TRACK := 1
+
+DBT := cd transformations && $(RUN) dbt
+DAYS ?= 3
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "==> uv not found: installing it into .tools/ (once)"
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+.env:
+	@cp .env.example .env
+	@echo "==> wrote .env from .env.example (git-ignored; edit it to change profile or folders)"
+
+.PHONY: setup
+setup: $(UV) .env ## Install the locked environment (.venv) and the local settings file
+	@echo "==> installing the locked environment with uv"
+	$(UV) sync --frozen
+	@mkdir -p "$(DAGSTER_HOME)" && cp -n orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
+
+.PHONY: manifest
+manifest: setup ## Parse the dbt project (manifest the code location loads)
+	@echo "==> dbt parse --target $(DBT_TARGET)"
+	@$(DBT) parse --quiet --target $(DBT_TARGET) --target-path target/$(DBT_TARGET)
+
+.PHONY: demo
+demo: manifest ## Materialize the whole graph on the embedded default for $(DAYS) business dates
+	$(RUN) python -m orchestration.demo --days $(DAYS)
+
+.PHONY: dev
+dev: manifest ## Open the code location in the Dagster UI (http://localhost:3000)
+	$(RUN) dagster dev -m orchestration.definitions
+
+.PHONY: validate
+validate: manifest ## dagster definitions validate
+	$(RUN) dagster definitions validate -m orchestration.definitions
+
+.PHONY: run_raw run_bronze run_silver run_gold
+run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer for PARTITION (default: the first day)
+	$(RUN) dagster job execute -m orchestration.definitions -j $*_job \
+		--tags '{"dagster/partition": "$(or $(PARTITION),2024-01-01)"}'
+
+.PHONY: test
+test: manifest ## Run the test suite
+	$(RUN) pytest -q $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: setup ## ruff check and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+.PHONY: format
+format: setup ## ruff format and autofix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+.PHONY: docs
+docs: manifest ## dbt docs generate + serve for the local profile (http://localhost:8080)
+	$(DBT) docs generate --target local --target-path target/local
+	$(DBT) docs serve --target local --target-path target/local --port 8080
+
+.PHONY: clean
+clean: ## Remove the local data folder (warehouse, catalog, DuckDB file, Dagster runs)
+	rm -rf "$(LAKEHOUSE_DATA_DIR)" transformations/target
+
+-include infrastructure/platform.mk

@@ -1,0 +1,18 @@
+"""The code location. This module only assembles; each concern lives in its own module."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.dbt.assets import lakehouse_dbt_assets
+from orchestration.defs.dlt.assets import shop_assets
+from orchestration.jobs import lakehouse_job, layer_jobs
+from orchestration.resources import build_resources
+from orchestration.schedules import daily_lakehouse_schedule
+
+defs = dg.Definitions(
+    assets=[shop_assets, lakehouse_dbt_assets],
+    jobs=[*layer_jobs, lakehouse_job],
+    schedules=[daily_lakehouse_schedule],
+    resources=build_resources(),
+)

@@ -1,0 +1,1 @@
+"""dbt: bronze, silver and gold models of ``transformations/`` as Dagster assets."""

@@ -1,0 +1,25 @@
+"""The ONE place that finds the dbt project."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from dagster_dbt import DbtProject
+
+from lakehouse.paths import DBT_PROJECT_DIR
+from lakehouse.settings import Settings
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The dbt project, reading the manifest of the active target (``target/<target>/``).
+
+    The manifest is built ahead of time (``make manifest``, or at image build time in the
+    cluster); under ``dagster dev`` it is rebuilt on load so model edits show up at once.
+    """
+    target = Settings.from_env().dbt_target
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR, target=target, target_path=f"target/{target}"
+    )
+    project.prepare_if_dev()
+    return project

@@ -1,0 +1,27 @@
+"""One job per layer (like ``make run_bronze`` of older stacks) and one for the whole graph."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lakehouse.layers import Layer
+from orchestration.partitions import business_date_partitions
+
+
+def layer_job(layer: Layer) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        name=f"{layer.value}_job",
+        selection=dg.AssetSelection.groups(layer.value),
+        partitions_def=business_date_partitions,
+        description=f"Materialize the {layer.value} layer for a business date.",
+    )
+
+
+layer_jobs = [layer_job(layer) for layer in Layer]
+
+lakehouse_job = dg.define_asset_job(
+    name="lakehouse_job",
+    selection=dg.AssetSelection.all(),
+    partitions_def=business_date_partitions,
+    description="The whole graph for a business date: dlt into raw, then dbt bronze/silver/gold.",
+)

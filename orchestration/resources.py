@@ -1,0 +1,42 @@
+"""Resources, configured from the environment when a run starts (``dg.EnvVar``), not at import."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from lakehouse.settings import Settings
+from orchestration.defs.dbt.project import dbt_project
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """Which deployment this run talks to: the embedded default or the cluster."""
+
+    profile: str
+    data_dir: str
+
+    def settings(self) -> Settings:
+        # Secrets (k8s) stay in the process environment; only the switch and folder come from here.
+        return Settings.from_env(
+            {**os.environ, "LAKEHOUSE_PROFILE": self.profile, "LAKEHOUSE_DATA_DIR": self.data_dir}
+        )
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "lakehouse": LakehouseResource(
+            profile=dg.EnvVar("LAKEHOUSE_PROFILE"), data_dir=dg.EnvVar("LAKEHOUSE_DATA_DIR")
+        ),
+        "dlt": DagsterDltResource(),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project(),
+            target=dg.EnvVar("DBT_TARGET"),
+            # The dbt installed beside this interpreter, whether or not its venv is on PATH.
+            dbt_executable=str(Path(sys.executable).with_name("dbt")),
+        ),
+    }

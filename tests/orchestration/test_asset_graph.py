@@ -1,0 +1,115 @@
+"""The shape of the asset graph: keys, dependencies, groups, jobs. Any change shows in review."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from lakehouse.layers import Layer
+from lakehouse.paths import REPO_ROOT
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+RAW_TABLES = {"customers", "products", "orders", "order_items", "payments"}
+
+
+def graph_shape(defs: dg.Definitions) -> dict[str, dict]:
+    graph = defs.resolve_asset_graph()
+    shape = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        shape[key.to_user_string()] = {
+            "group": node.group_name,
+            "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
+            "partitioned": node.partitions_def is not None,
+            "checks": sorted(check.name for check in node.check_keys),
+        }
+    return shape
+
+
+def test_asset_graph_matches_snapshot(defs):
+    shape = graph_shape(defs)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(shape, indent=2, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert shape == expected, "asset graph changed: review, then UPDATE_SNAPSHOTS=1 pytest"
+
+
+def test_raw_assets_are_the_dlt_tables(defs):
+    raw = {k for k in graph_shape(defs) if k.startswith("raw/")}
+    assert raw == {f"raw/{t}" for t in RAW_TABLES}
+
+
+def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
+    """The one rule that keeps ingestion and transformation one graph."""
+    graph = defs.resolve_asset_graph()
+    materializable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    from orchestration.defs.dbt.project import dbt_project
+
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    source_keys = {
+        dg.AssetKey([source["source_name"], source["name"]])
+        for source in manifest["sources"].values()
+    }
+    assert source_keys, "the dbt project declares no sources"
+    assert source_keys <= materializable, source_keys - materializable
+    dlt_keys = {k for k in materializable if k.path[0] == Layer.RAW.value}
+    assert source_keys == dlt_keys
+
+
+def test_one_connected_graph_from_raw_to_gold(defs):
+    shape = graph_shape(defs)
+    # every non-raw asset reaches raw by following its dependencies
+    def reaches_raw(key: str) -> bool:
+        deps = shape[key]["deps"]
+        return key.startswith("raw/") or any(reaches_raw(d) for d in deps)
+
+    assert all(reaches_raw(k) for k in shape)
+    groups = {v["group"] for v in shape.values()}
+    assert groups == {layer.value for layer in Layer}
+    # keys are <layer>/<name> and the group is the layer
+    assert all(k.split("/")[0] == v["group"] for k, v in shape.items())
+    assert all(v["partitioned"] for v in shape.values())
+
+
+def test_dbt_tests_are_asset_checks(defs):
+    shape = graph_shape(defs)
+    assert sum(len(v["checks"]) for v in shape.values()) >= 10
+    assert any(name.startswith("unique_") for name in shape["gold/fct_orders"]["checks"])
+
+
+def test_jobs_per_layer_and_for_the_whole_graph(defs):
+    graph = defs.resolve_asset_graph()
+    for layer in Layer:
+        job = defs.resolve_job_def(f"{layer.value}_job")
+        expected = {
+            k
+            for k in graph.get_all_asset_keys()
+            if k.path[0] == layer.value and graph.get(k).is_materializable
+        }
+        assert expected and job.asset_layer.selected_asset_keys == expected, layer
+    full = defs.resolve_job_def("lakehouse_job")
+    assert full.asset_layer.selected_asset_keys == {
+        k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+    }
+    assert full.partitions_def is not None
+    schedule = defs.resolve_schedule_def("daily_lakehouse_schedule")
+    assert schedule.job_name == "lakehouse_job"
+    assert schedule.cron_schedule == "0 2 * * *"
+
+
+def test_dagster_definitions_validate():
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LAKEHOUSE_PROFILE": "local", "DBT_TARGET": "local"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr

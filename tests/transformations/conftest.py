@@ -1,0 +1,365 @@
+"""Fixtures for the dbt project: a tiny raw dataset written with pyiceberg, and dbt runs over it.
+
+dbt runs in a subprocess (as Dagster and `make` run it), with its own data folder, target path
+and log path under pytest's temporary directory, so nothing is written into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from lakehouse.catalog import get_catalog
+from lakehouse.paths import DBT_PROJECT_DIR
+from lakehouse.settings import Settings
+
+DBT = Path(sys.executable).with_name("dbt")
+
+TS = pa.timestamp("us", tz="UTC")
+MONEY = pa.decimal128(12, 2)
+
+# The raw table contract (dlt's `_dlt_load_id` is optional and left out here).
+RAW_SCHEMAS: dict[str, pa.Schema] = {
+    "customers": pa.schema(
+        [
+            ("customer_id", pa.int64()),
+            ("first_name", pa.string()),
+            ("last_name", pa.string()),
+            ("email", pa.string()),
+            ("city", pa.string()),
+            ("country", pa.string()),
+            ("segment", pa.string()),
+            ("created_at", TS),
+            ("updated_at", TS),
+            ("_arrived_at", TS),
+        ]
+    ),
+    "products": pa.schema(
+        [
+            ("product_id", pa.int64()),
+            ("sku", pa.string()),
+            ("product_name", pa.string()),
+            ("category", pa.string()),
+            ("unit_price", MONEY),
+            ("created_at", TS),
+            ("updated_at", TS),
+            ("_arrived_at", TS),
+        ]
+    ),
+    "orders": pa.schema(
+        [
+            ("order_id", pa.int64()),
+            ("customer_id", pa.int64()),
+            ("ordered_at", TS),
+            ("status", pa.string()),
+            ("channel", pa.string()),
+            ("updated_at", TS),
+            ("_arrived_at", TS),
+        ]
+    ),
+    "order_items": pa.schema(
+        [
+            ("order_item_id", pa.int64()),
+            ("order_id", pa.int64()),
+            ("product_id", pa.int64()),
+            ("quantity", pa.int64()),
+            ("unit_price", MONEY),
+            ("discount_amount", MONEY),
+            ("created_at", TS),
+            ("_arrived_at", TS),
+        ]
+    ),
+    "payments": pa.schema(
+        [
+            ("payment_id", pa.int64()),
+            ("order_id", pa.int64()),
+            ("payment_method", pa.string()),
+            ("amount", MONEY),
+            ("paid_at", TS),
+            ("_arrived_at", TS),
+        ]
+    ),
+}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def later(moment: datetime, minutes: int = 2) -> datetime:
+    return moment + timedelta(minutes=minutes)
+
+
+def shop_rows() -> dict[str, list[dict[str, Any]]]:
+    """A two-day shop small enough to check by hand.
+
+    * customer 1 moves from Berlin to Hamburg on 2025-03-02 12:00 (two versions; the first one is
+      also re-sent) and orders once before (order 100) and once after the move (order 102);
+    * customer 2 has one version whose updated_at is after created_at; their order 101 is placed
+      at 2025-03-02 01:30 +02:00 = 2025-03-01 23:30 UTC and cancelled; order 103 stays 'placed';
+    * order line 1001 and payment 5001 are re-sent a day later (duplicates);
+    * order 100's status versions are written newest first (row order must not matter).
+    """
+    d2 = utc(2025, 3, 2, 0, 0)
+    customers = [
+        {
+            "customer_id": 1,
+            "first_name": " Jonas ",
+            "last_name": "Weber",
+            "email": " Jonas.Weber@Example.COM",
+            "city": "Berlin",
+            "country": "de",
+            "segment": "consumer",
+            "created_at": utc(2025, 1, 5, 10, 0),
+            "updated_at": utc(2025, 1, 5, 10, 0),
+            "_arrived_at": later(utc(2025, 1, 5, 10, 0)),
+        },
+        {
+            "customer_id": 2,
+            "first_name": "Ana",
+            "last_name": "Silva",
+            "email": "ana@example.com",
+            "city": "Lisbon",
+            "country": "PT",
+            "segment": "corporate",
+            "created_at": utc(2025, 2, 1, 8, 0),
+            "updated_at": utc(2025, 2, 3, 9, 0),
+            "_arrived_at": later(utc(2025, 2, 3, 9, 0)),
+        },
+    ]
+    moved = {
+        **customers[0],
+        "city": "Hamburg",
+        "updated_at": utc(2025, 3, 2, 12, 0),
+        "_arrived_at": later(utc(2025, 3, 2, 12, 0)),
+    }
+    resent = {**customers[0], "_arrived_at": utc(2025, 3, 1, 6, 0)}
+    customers += [moved, resent]
+
+    products = [
+        {
+            "product_id": 10,
+            "sku": "bk-010",
+            "product_name": "Atlas",
+            "category": "Books",
+            "unit_price": Decimal("10.00"),
+            "created_at": utc(2024, 12, 1),
+            "updated_at": utc(2024, 12, 1),
+            "_arrived_at": later(utc(2024, 12, 1)),
+        },
+        {
+            "product_id": 20,
+            "sku": "ki-020",
+            "product_name": "Kettle",
+            "category": "kitchen",
+            "unit_price": Decimal("25.50"),
+            "created_at": utc(2024, 12, 1),
+            "updated_at": utc(2024, 12, 1),
+            "_arrived_at": later(utc(2024, 12, 1)),
+        },
+        {
+            "product_id": 20,
+            "sku": "ki-020",
+            "product_name": "Kettle",
+            "category": "kitchen",
+            "unit_price": Decimal("30.00"),
+            "created_at": utc(2024, 12, 1),
+            "updated_at": d2,
+            "_arrived_at": later(d2),
+        },
+    ]
+
+    def order(order_id, customer_id, ordered_at, channel, statuses):
+        rows, moment = [], ordered_at
+        for status, offset in statuses:
+            moment = ordered_at + offset
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "customer_id": customer_id,
+                    "ordered_at": ordered_at,
+                    "status": status,
+                    "channel": channel,
+                    "updated_at": moment,
+                    "_arrived_at": later(moment),
+                }
+            )
+        return rows
+
+    zero = timedelta(0)
+    o100 = utc(2025, 3, 1, 20, 0)
+    o101 = datetime(2025, 3, 2, 1, 30, tzinfo=timezone(timedelta(hours=2)))
+    o102 = utc(2025, 3, 2, 15, 0)
+    o103 = utc(2025, 3, 2, 18, 0)
+    orders = (
+        order(100, 1, o100, "web", [("placed", zero), ("paid", timedelta(minutes=5)),
+                                     ("shipped", timedelta(hours=20))])[::-1]
+        + order(101, 2, o101, "Mobile", [("placed", zero), ("cancelled", timedelta(hours=1))])
+        + order(102, 1, o102, "store", [("placed", zero), ("paid", timedelta(minutes=3)),
+                                        ("shipped", timedelta(days=1)),
+                                        ("delivered", timedelta(days=3))])
+        + order(103, 2, o103, "web", [("placed", zero)])
+    )  # fmt: skip
+
+    def item(item_id, order_id, product_id, quantity, price, discount, ordered_at):
+        return {
+            "order_item_id": item_id,
+            "order_id": order_id,
+            "product_id": product_id,
+            "quantity": quantity,
+            "unit_price": Decimal(price),
+            "discount_amount": Decimal(discount),
+            "created_at": ordered_at,
+            "_arrived_at": later(ordered_at),
+        }
+
+    order_items = [
+        item(1001, 100, 10, 2, "10.00", "0.00", o100),
+        item(1002, 100, 20, 1, "25.50", "5.50", o100),
+        item(1003, 101, 10, 3, "10.00", "0.00", o101),
+        item(1004, 102, 20, 1, "30.00", "0.00", o102),
+        item(1005, 102, 10, 4, "10.00", "2.00", o102),
+        item(1006, 103, 10, 1, "10.00", "0.00", o103),
+    ]
+    order_items.append({**order_items[0], "_arrived_at": later(d2, 30)})
+
+    def payment(payment_id, order_id, method, amount, paid_at):
+        return {
+            "payment_id": payment_id,
+            "order_id": order_id,
+            "payment_method": method,
+            "amount": Decimal(amount),
+            "paid_at": paid_at,
+            "_arrived_at": later(paid_at),
+        }
+
+    payments = [
+        payment(5001, 100, "card", "40.00", o100 + timedelta(minutes=5)),
+        payment(5002, 102, "gift_card", "50.00", o102 + timedelta(minutes=3)),
+        payment(5003, 102, " Card", "18.00", o102 + timedelta(minutes=3)),
+    ]
+    payments.append({**payments[0], "_arrived_at": later(d2, 45)})
+
+    return {
+        "customers": customers,
+        "products": products,
+        "orders": orders,
+        "order_items": order_items,
+        "payments": payments,
+    }
+
+
+def write_raw(data_dir: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Land ``rows`` as Iceberg tables ``raw.<table>`` in the local catalog under ``data_dir``."""
+    catalog = get_catalog(Settings.from_env({"LAKEHOUSE_DATA_DIR": str(data_dir)}))
+    catalog.create_namespace("raw")
+    for name, schema in RAW_SCHEMAS.items():
+        table = catalog.create_table(f"raw.{name}", schema=schema)
+        table.append(pa.Table.from_pylist(rows[name], schema=schema))
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    returncode: int
+    output: str
+    target_path: Path
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.target_path / "manifest.json").read_text())
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    work_dir: Path,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+) -> DbtRun:
+    """``dbt <args>`` on the project, with target and logs under ``work_dir``.
+
+    ``env`` is added to this process's environment; variables starting with a prefix in ``unset``
+    are removed from it first.
+    """
+    target_path = work_dir / "target"
+    command = [
+        str(DBT),
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target_path),
+        "--log-path", str(work_dir / "logs"),
+    ]  # fmt: skip
+    base = {k: v for k, v in os.environ.items() if not (unset and k.startswith(unset))}
+    run_env = {**base, "DO_NOT_TRACK": "1", **(env or {})}
+    done = subprocess.run(
+        command, env=run_env, capture_output=True, text=True, timeout=600, check=False
+    )
+    return DbtRun(done.returncode, done.stdout + done.stderr, target_path)
+
+
+@pytest.fixture(scope="session")
+def raw_rows() -> dict[str, list[dict[str, Any]]]:
+    return shop_rows()
+
+
+@pytest.fixture(scope="session")
+def dbt_build(tmp_path_factory: pytest.TempPathFactory, raw_rows) -> DbtRun:
+    """`dbt build --target local` over the tiny dataset (all models and tests), run once.
+
+    The host time zone is set far from UTC so a model that let DuckDB convert timestamps to the
+    session zone would put orders on the wrong date.
+    """
+    work_dir = tmp_path_factory.mktemp("dbt_local")
+    data_dir = work_dir / "data"
+    write_raw(data_dir, raw_rows)
+    run = run_dbt(
+        ["build", "--target", "local"],
+        work_dir=work_dir,
+        env={"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir), "TZ": "Asia/Tokyo"},
+    )
+    assert run.returncode == 0, run.output
+    return run
+
+
+@pytest.fixture(scope="session")
+def warehouse(dbt_build: DbtRun) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB file the build wrote (silver and gold are tables; bronze views are not read)."""
+    data_dir = dbt_build.target_path.parent / "data"
+    conn = duckdb.connect(str(data_dir / "lakehouse.duckdb"), read_only=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def trino_parse(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
+    """`dbt parse --target trino` with the profile's defaults: needs no Trino server, nor the
+    embedded data folder."""
+    work_dir = tmp_path_factory.mktemp("dbt_trino")
+    return run_dbt(
+        ["parse", "--target", "trino"], work_dir=work_dir, unset=("TRINO_", "LAKEHOUSE_")
+    )
+
+
+@pytest.fixture(scope="session")
+def trino_compile(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
+    """`dbt compile --target trino` without a server: no relation cache, no introspective queries,
+    so the SQL each model and test would send to Trino can be read from target/compiled."""
+    work_dir = tmp_path_factory.mktemp("dbt_trino_compile")
+    return run_dbt(
+        ["compile", "--target", "trino", "--no-populate-cache", "--no-introspect"],
+        work_dir=work_dir,
+        unset=("TRINO_", "LAKEHOUSE_"),
+    )

@@ -1,0 +1,81 @@
+-- Customer dimension, SCD type 2: one row per customer version with a validity interval
+-- [valid_from, valid_to). valid_to is null for the current version (no far-future sentinel).
+with
+
+source as (
+
+    select * from {{ ref('stg_customers') }}
+
+),
+
+deduplicated as (
+
+    -- A version delivered twice counts once: keep its earliest arrival.
+    select *
+    from (
+        select
+            source.*,
+            row_number() over (
+                partition by customer_id, updated_at
+                order by arrived_at
+            ) as arrival_rank
+        from source
+    ) ranked
+    where arrival_rank = 1
+
+),
+
+versioned as (
+
+    select
+        deduplicated.*,
+        row_number() over (
+            partition by customer_id order by updated_at
+        ) as version_number,
+        -- The next version ends this one, so versions are contiguous by construction.
+        lead(updated_at) over (
+            partition by customer_id order by updated_at
+        ) as next_version_from
+    from deduplicated
+
+),
+
+validity as (
+
+    select
+        versioned.*,
+        -- The first known version also covers the time between creation and its first update,
+        -- so an order placed in that gap still finds the customer.
+        case
+            when version_number = 1 and created_at < updated_at then created_at
+            else updated_at
+        end as valid_from,
+        next_version_from as valid_to
+    from versioned
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['customer_id', timestamp_to_string('valid_from')]) }} as customer_key,
+        customer_id,
+        first_name,
+        last_name,
+        email,
+        city,
+        country,
+        segment,
+        created_at,
+        updated_at,
+        valid_from,
+        valid_to,
+        valid_to is null as is_current,
+        version_number,
+        arrived_at,
+        business_date
+    from validity
+
+)
+
+select * from final

@@ -1,0 +1,41 @@
+-- One row per order line: re-sent duplicates removed, keeping the earliest arrival.
+with
+
+source as (
+
+    select * from {{ ref('stg_order_items') }}
+
+),
+
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by order_item_id
+            order by arrived_at
+        ) as arrival_rank
+    from source
+
+),
+
+final as (
+
+    select
+        order_item_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price,
+        discount_amount,
+        cast(quantity * unit_price as {{ type_amount() }}) as gross_amount,
+        cast(quantity * unit_price - discount_amount as {{ type_amount() }}) as net_amount,
+        created_at,
+        arrived_at,
+        business_date
+    from ranked
+    where arrival_rank = 1
+
+)
+
+select * from final
