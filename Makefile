@@ -78,9 +78,9 @@ format: setup ## ruff format and autofix
 	$(RUN) ruff check --fix .
 
 .PHONY: docs
-docs: manifest ## dbt docs generate + serve for the local profile (http://localhost:8080)
+docs: manifest ## dbt docs generate + serve for the local profile (http://localhost:8090)
 	$(DBT) docs generate --target local --target-path target/local
-	$(DBT) docs serve --target local --target-path target/local --port 8080
+	$(DBT) docs serve --target local --target-path target/local --port 8090
 
 .PHONY: clean
 clean: ## Remove the local data folder (warehouse, catalog, DuckDB file, Dagster runs)

@@ -6,6 +6,7 @@ dlt's filesystem destination (``[iceberg_catalog]`` config) are both given exact
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
@@ -54,10 +55,8 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 
 
 def ensure_namespace(catalog: Catalog, layer: Layer) -> None:
-    try:
+    with contextlib.suppress(NamespaceAlreadyExistsError):
         catalog.create_namespace(layer.value)
-    except NamespaceAlreadyExistsError:
-        pass
 
 
 def table_identifier(layer: Layer, table: str) -> str:

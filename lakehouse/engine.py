@@ -49,7 +49,9 @@ def extension_path(name: str) -> Path:
     return binary
 
 
-def load_extensions(conn: duckdb.DuckDBPyConnection, names: tuple[str, ...] = ICEBERG_EXTENSIONS) -> None:
+def load_extensions(
+    conn: duckdb.DuckDBPyConnection, names: tuple[str, ...] = ICEBERG_EXTENSIONS
+) -> None:
     for name in names:
         conn.execute(f"LOAD '{extension_path(name)}'")
 

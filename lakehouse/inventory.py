@@ -37,7 +37,9 @@ def duckdb_row_counts(conn: duckdb.DuckDBPyConnection, layer: Layer) -> dict[str
     }
 
 
-def layer_row_counts(catalog: Catalog, conn: duckdb.DuckDBPyConnection) -> dict[Layer, dict[str, int]]:
+def layer_row_counts(
+    catalog: Catalog, conn: duckdb.DuckDBPyConnection
+) -> dict[Layer, dict[str, int]]:
     """Row counts of every layer on the embedded default: raw from Iceberg, the rest from DuckDB."""
     counts = {Layer.RAW: iceberg_row_counts(catalog)}
     for layer in (Layer.BRONZE, Layer.SILVER, Layer.GOLD):

@@ -135,8 +135,9 @@ def _get(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
         raise SettingsError(
-            f"{name} is not set but LAKEHOUSE_PROFILE=k8s needs it. In the cluster it comes from "
-            "the 'lakehouse-credentials' Secret; on a laptop put it in .env (see .env.example)."
+            f"{name} is not set but LAKEHOUSE_PROFILE=k8s needs it. In the cluster the code "
+            "location gets it from the namespace's Secrets (lakehouse-s3, polaris-<principal>); "
+            "on a laptop put it in .env (see .env.example and infrastructure/.secrets/)."
         )
     return value
 

@@ -30,8 +30,10 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
     for n in range(days):
         day = first + timedelta(days=n)
         started = time.monotonic()
-        print(f"[{n + 1}/{days}] business date {day}: dlt -> raw, dbt -> bronze/silver/gold ...",
-              flush=True)
+        print(
+            f"[{n + 1}/{days}] business date {day}: dlt -> raw, dbt -> bronze/silver/gold ...",
+            flush=True,
+        )
         result = job.execute_in_process(
             instance=instance,
             partition_key=day.isoformat(),
@@ -45,9 +47,12 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
                 "the run's logs, fix the cause, then run `make demo` again (nothing is loaded twice)."
             )
         checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-        passed = sum(1 for e in checks if e.event_specific_data.evaluation.passed)
-        print(f"      done in {time.monotonic() - started:.1f}s; "
-              f"{passed}/{len(checks)} data tests passed", flush=True)
+        passed = sum(1 for e in checks if e.event_specific_data.passed)
+        print(
+            f"      done in {time.monotonic() - started:.1f}s; "
+            f"{passed}/{len(checks)} data tests passed",
+            flush=True,
+        )
 
 
 def report(settings: Settings) -> None:
@@ -57,7 +62,10 @@ def report(settings: Settings) -> None:
         print("\nRows per layer")
         for layer, tables in layer_row_counts(catalog, conn).items():
             total = sum(tables.values())
-            print(f"  {layer.value:<7} {total:>10,}  " + ", ".join(f"{t}={n:,}" for t, n in tables.items()))
+            print(
+                f"  {layer.value:<7} {total:>10,}  "
+                + ", ".join(f"{t}={n:,}" for t, n in tables.items())
+            )
         has_revenue = conn.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'gold' and table_name = 'daily_revenue'"
@@ -70,7 +78,7 @@ def report(settings: Settings) -> None:
     print(
         "Next:\n"
         "  make dev    the asset graph, runs and data-test checks in the Dagster UI (localhost:3000)\n"
-        "  make docs   the dbt docs site with lineage (localhost:8080)\n"
+        "  make docs   the dbt docs site with lineage (localhost:8090)\n"
         "  make test   the test suite\n"
         f"  data        everything lives in {settings.data_dir} (make clean removes it)"
     )
@@ -78,14 +86,20 @@ def report(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=3, help="business dates to load, from the start")
+    parser.add_argument(
+        "--days", type=int, default=3, help="business dates to load, from the start"
+    )
     parser.add_argument("--start", type=date.fromisoformat, default=START_DATE)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if settings.profile is not Profile.LOCAL:
-        sys.exit("make demo runs the embedded default: unset LAKEHOUSE_PROFILE or set it to 'local'.")
+        sys.exit(
+            "make demo runs the embedded default: unset LAKEHOUSE_PROFILE or set it to 'local'."
+        )
     instance = dg.DagsterInstance.get()
-    print(f"Lakehouse demo: {args.days} business dates from {args.start}, data in {settings.data_dir}")
+    print(
+        f"Lakehouse demo: {args.days} business dates from {args.start}, data in {settings.data_dir}"
+    )
     run_days(args.start, args.days, instance)
     report(settings)
 

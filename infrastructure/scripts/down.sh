@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make down: delete the kind cluster (every pod, volume and Secret in it) and say what remains.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 require kind

@@ -2,6 +2,7 @@
 # make port-forward: every UI and API on localhost until Ctrl-C. Stops only the port-forwards it
 # started (by their process ids).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 require_cluster
 

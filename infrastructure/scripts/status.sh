@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make status: releases, pods, jobs, services and volumes of the platform, and what is not ready.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 require_cluster
 require helm

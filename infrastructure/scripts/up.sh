@@ -3,6 +3,7 @@
 # the order of infrastructure/helm/charts.yaml, waiting for each; ends with how to reach the UIs.
 # Idempotent: run it again after a code change to rebuild and reload the code-location image.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 STEPS=14

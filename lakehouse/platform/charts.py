@@ -100,7 +100,9 @@ def _run(cmd: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lakehouse.platform.charts", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lakehouse.platform.charts", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     inst = sub.add_parser("install", help="helm repo add + helm upgrade --install (pinned)")
     inst.add_argument("release", help="a release name from charts.yaml, or `s3`")
@@ -115,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     doc = load()
     if args.command == "list":
         for release in releases().values():
-            print(f"{release.name:10} {release.reference:22} {release.version:10} {release.values.name}")
+            print(
+                f"{release.name:10} {release.reference:22} {release.version:10} {release.values.name}"
+            )
     elif args.command == "kind-image":
         print(doc["kind"]["node_image"])
     elif args.command == "kind-version":

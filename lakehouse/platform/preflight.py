@@ -12,6 +12,7 @@ without Docker (tests/infrastructure/test_preflight.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -67,7 +68,9 @@ def run(cmd: Sequence[str]) -> str:
     """Run a command and return its stdout; raise if it is missing or fails."""
     completed = subprocess.run(list(cmd), capture_output=True, text=True, timeout=30, check=False)
     if completed.returncode != 0:
-        raise RuntimeError((completed.stderr or completed.stdout).strip() or f"exit {completed.returncode}")
+        raise RuntimeError(
+            (completed.stderr or completed.stdout).strip() or f"exit {completed.returncode}"
+        )
     return completed.stdout
 
 
@@ -92,7 +95,9 @@ VERSION_COMMANDS: dict[str, list[str]] = {
 }
 
 
-def check_tool(name: str, runner: Runner = run, which: Callable[[str], str | None] = shutil.which) -> Check:
+def check_tool(
+    name: str, runner: Runner = run, which: Callable[[str], str | None] = shutil.which
+) -> Check:
     if which(name) is None:
         return Check(name, False, "not found on PATH", INSTALL_HINTS[name])
     try:
@@ -103,16 +108,18 @@ def check_tool(name: str, runner: Runner = run, which: Callable[[str], str | Non
             hint = "the Docker client is installed but no engine answers: start Docker, then retry"
         return Check(name, False, f"version check failed ({exc})", hint)
     if name == "kubectl":
-        try:
+        with contextlib.suppress(ValueError, KeyError):
             output = json.loads(output)["clientVersion"]["gitVersion"]
-        except (ValueError, KeyError):
-            pass
     version = parse_version(output)
     if version is None:
-        return Check(name, False, f"cannot read a version from {output.strip()!r}", INSTALL_HINTS[name])
+        return Check(
+            name, False, f"cannot read a version from {output.strip()!r}", INSTALL_HINTS[name]
+        )
     minimum = MIN_VERSIONS[name]
     if version < minimum:
-        return Check(name, False, f"{_fmt(version)} is older than {_fmt(minimum)}", INSTALL_HINTS[name])
+        return Check(
+            name, False, f"{_fmt(version)} is older than {_fmt(minimum)}", INSTALL_HINTS[name]
+        )
     return Check(name, True, _fmt(version))
 
 
@@ -134,7 +141,12 @@ def check_cpus(cpus: int, required: int = REQUIRED_CPUS) -> Check:
 def check_disk(free_bytes: int, path: str, required_gib: float = REQUIRED_DISK_GIB) -> Check:
     gib = free_bytes / GIB
     hint = f"free at least {required_gib:g} GiB under {path} (`docker system prune` removes unused images)"
-    return Check("free disk", gib >= required_gib, f"{gib:.1f} GiB at {path} (need {required_gib:g} GiB)", hint)
+    return Check(
+        "free disk",
+        gib >= required_gib,
+        f"{gib:.1f} GiB at {path} (need {required_gib:g} GiB)",
+        hint,
+    )
 
 
 def docker_resources(runner: Runner = run) -> tuple[int, int, str]:
@@ -151,7 +163,9 @@ def disk_free(path: str) -> tuple[int, str]:
     return shutil.disk_usage(candidate).free, str(candidate)
 
 
-def run_checks(runner: Runner = run, which: Callable[[str], str | None] = shutil.which) -> list[Check]:
+def run_checks(
+    runner: Runner = run, which: Callable[[str], str | None] = shutil.which
+) -> list[Check]:
     checks = [check_tool(name, runner, which) for name in ("docker", "kind", "kubectl", "helm")]
     if checks[0].ok:
         try:
@@ -168,7 +182,9 @@ def run_checks(runner: Runner = run, which: Callable[[str], str | None] = shutil
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lakehouse.platform.preflight", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lakehouse.platform.preflight", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     args = parser.parse_args(argv)
     checks = run_checks()
@@ -180,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
             print("    " + check.line().replace("\n", "\n    "))
     failed = [check for check in checks if not check.ok]
     if failed:
-        print(f"==> {len(failed)} check(s) failed: fix the lines marked FAIL, then run `make up` again.", file=sys.stderr)
+        print(
+            f"==> {len(failed)} check(s) failed: fix the lines marked FAIL, then run `make up` again.",
+            file=sys.stderr,
+        )
         return 1
     print("==> all pre-flight checks passed")
     return 0

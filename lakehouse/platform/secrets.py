@@ -55,7 +55,9 @@ class SecretSpec:
     constants: Mapping[str, str] = field(default_factory=dict)
     derive: Callable[[Mapping[str, str]], dict[str, str]] | None = None
 
-    def build(self, current: Mapping[str, str], rotate: bool, new: Callable[[], str]) -> dict[str, str]:
+    def build(
+        self, current: Mapping[str, str], rotate: bool, new: Callable[[], str]
+    ) -> dict[str, str]:
         data = dict(self.constants)
         for key in self.generated:
             keep = key in current and not rotate
@@ -264,14 +266,18 @@ def read_all(store: SecretStore, names: Iterable[str]) -> dict[str, dict[str, st
 
 
 def main(argv: list[str] | None = None, store: SecretStore | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lakehouse.platform.secrets", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lakehouse.platform.secrets", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="create missing Secrets, write credentials.env")
     gen.add_argument("--rotate", action="store_true", help="replace existing random values too")
     exp = sub.add_parser("export", help="rewrite credentials.env from the cluster")
     for p in (gen, exp):
         p.add_argument("--namespace", default=NAMESPACE)
-        p.add_argument("--context", default=KIND_CONTEXT, help="kubeconfig context (default: %(default)s)")
+        p.add_argument(
+            "--context", default=KIND_CONTEXT, help="kubeconfig context (default: %(default)s)"
+        )
         p.add_argument("--output", type=Path, default=CREDENTIALS_FILE)
     args = parser.parse_args(argv)
 

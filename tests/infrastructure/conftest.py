@@ -67,7 +67,7 @@ def component_labels(
     """Pod labels of every component, read from where each one is set (manifests, values files)."""
     labels: dict[str, dict[str, str]] = {}
     for doc in manifests:
-        for _, pod in checks.pod_specs(doc):
+        for _ in checks.pod_specs(doc):
             template = doc["spec"]["template"] if doc["kind"] != "Pod" else doc
             pod_labels = template["metadata"].get("labels") or {}
             if checks.COMPONENT in pod_labels:

@@ -32,7 +32,9 @@ CREDENTIAL_KEY_RE = re.compile(
     r"password|secret|token|credential|accesskey|secretkey", re.IGNORECASE
 )
 # Catalog property keys that hold a credential (not e.g. `vended-credentials-enabled`).
-CATALOG_SECRET_KEY_RE = re.compile(r"(credential|token|password|secret|secret-key|access-key)$", re.IGNORECASE)
+CATALOG_SECRET_KEY_RE = re.compile(
+    r"(credential|token|password|secret|secret-key|access-key)$", re.IGNORECASE
+)
 ENV_REF_ONLY_RE = re.compile(r"^(\$\{ENV:[A-Za-z_][A-Za-z0-9_]*\}:?)+$")
 
 
@@ -186,13 +188,14 @@ def values_env_violations(values: Any, loc: str) -> list[str]:
     """Every list of {name, value|valueFrom} anywhere in a values file is an env list."""
     out = []
     for path, node in walk(values):
-        if (
+        is_env_list = (
             isinstance(node, list)
             and node
             and all(isinstance(i, Mapping) and "name" in i for i in node)
-        ):
-            if any("value" in i or "valueFrom" in i for i in node):
-                out += env_violations(node, f"{loc}:{'.'.join(map(str, path))}")
+            and any("value" in i or "valueFrom" in i for i in node)
+        )
+        if is_env_list:
+            out += env_violations(node, f"{loc}:{'.'.join(map(str, path))}")
     return out
 
 
@@ -234,9 +237,8 @@ def trino_catalog_violations(catalogs: Mapping[str, str], loc: str) -> list[str]
             if "=" not in line or line.lstrip().startswith("#"):
                 continue
             key, value = (part.strip() for part in line.split("=", 1))
-            if CATALOG_SECRET_KEY_RE.search(key):
-                if not ENV_REF_ONLY_RE.match(value):
-                    out.append(f"{loc}:{catalog}: {key} is not only ${{ENV:...}} references")
+            if CATALOG_SECRET_KEY_RE.search(key) and not ENV_REF_ONLY_RE.match(value):
+                out.append(f"{loc}:{catalog}: {key} is not only ${{ENV:...}} references")
     return out
 
 

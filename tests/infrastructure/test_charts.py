@@ -57,7 +57,9 @@ def test_dagster_chart_matches_the_locked_dagster(charts: dict[str, Any]) -> Non
     assert f'name = "dagster"\nversion = "{version}"' in lock
 
 
-def test_kind_node_image_is_pinned_by_digest_and_matches_the_namespace_labels(charts, manifest_files) -> None:
+def test_kind_node_image_is_pinned_by_digest_and_matches_the_namespace_labels(
+    charts, manifest_files
+) -> None:
     image = charts["kind"]["node_image"]
     assert image.startswith("kindest/node:v1.34.") and "@sha256:" in image
     (namespace,) = manifest_files["namespace.yaml"]
@@ -69,13 +71,21 @@ def test_install_order_covers_every_step(charts: dict[str, Any]) -> None:
     order = charts["install_order"]
     releases = [step["release"] for step in order if "release" in step]
     assert releases == ["s3", "polaris", "trino", "dagster"]
-    files = [step.get("manifest") or step.get("job") for step in order if "manifest" in step or "job" in step]
+    files = [
+        step.get("manifest") or step.get("job")
+        for step in order
+        if "manifest" in step or "job" in step
+    ]
     for name in files:
         assert (checks.INFRA / "helm" / ".." / name).resolve().is_file(), name
     # The realm bootstrap precedes Polaris; the catalog bootstrap follows it and precedes Trino.
     flat = [next(iter(step.values())) for step in order]
     assert flat.index("kubernetes/polaris-realm-bootstrap-job.yaml") < flat.index("polaris")
-    assert flat.index("polaris") < flat.index("kubernetes/polaris-bootstrap-job.yaml") < flat.index("trino")
+    assert (
+        flat.index("polaris")
+        < flat.index("kubernetes/polaris-bootstrap-job.yaml")
+        < flat.index("trino")
+    )
 
 
 def test_up_script_follows_the_install_order() -> None:

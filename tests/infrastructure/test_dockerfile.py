@@ -28,7 +28,10 @@ def test_uid_matches_every_pod_security_context(values: dict[str, Any], manifest
 
 
 def test_docs_site_is_built_without_a_live_trino() -> None:
-    assert "dbt docs generate --target trino --target-path target/trino --no-compile --empty-catalog --static" in DOCKERFILE
+    assert (
+        "dbt docs generate --target trino --target-path target/trino --no-compile --empty-catalog --static"
+        in DOCKERFILE
+    )
     assert "/app/dbt-docs/index.html" in DOCKERFILE
 
 
@@ -39,5 +42,12 @@ def test_dagster_home_is_writable_by_the_image_user() -> None:
 
 def test_build_context_keeps_secrets_and_run_state_out() -> None:
     ignore = (checks.INFRA / "docker" / "Dockerfile.dockerignore").read_text().split()
-    for entry in ("infrastructure/.secrets", ".env", ".data", ".venv", "transformations/target", ".git"):
+    for entry in (
+        "infrastructure/.secrets",
+        ".env",
+        ".data",
+        ".venv",
+        "transformations/target",
+        ".git",
+    ):
         assert entry in ignore

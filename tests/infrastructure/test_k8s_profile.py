@@ -150,6 +150,7 @@ def test_k8s_catalog_properties_are_exact(tmp_path: Path) -> None:
         "uri": "http://polaris:8181/api/catalog",
         "warehouse": "lakehouse",
         "credential": "client-id-value:rest-secret-value",
+        "oauth2-server-uri": "http://polaris:8181/api/catalog/v1/oauth/tokens",
         "scope": "PRINCIPAL_ROLE:ALL",
         "s3.endpoint": "http://minio:9000",
         "s3.region": "us-east-1",

@@ -34,7 +34,9 @@ def test_manifest_validates_against_kubernetes_schema(name: str, manifest_files)
         try:
             kubernetes_validate.validate(doc, checks.KUBE_VERSION, strict=True)
         except kubernetes_validate.ValidationError as exc:
-            pytest.fail(f"{name} {checks.where(doc)}: {'.'.join(map(str, exc.path))}: {exc.message}")
+            pytest.fail(
+                f"{name} {checks.where(doc)}: {'.'.join(map(str, exc.path))}: {exc.message}"
+            )
 
 
 def test_everything_lives_in_the_lakehouse_namespace(manifests) -> None:
@@ -63,7 +65,9 @@ def test_no_plaintext_secret_in_any_env_var(manifests) -> None:
     assert checks.manifest_env_violations(manifests) == []
 
 
-def test_every_secret_reference_names_a_secret_the_platform_creates(manifests, known_secrets) -> None:
+def test_every_secret_reference_names_a_secret_the_platform_creates(
+    manifests, known_secrets
+) -> None:
     refs = list(checks.secret_key_refs(manifests))
     assert refs
     for name, key in refs:
@@ -125,12 +129,22 @@ def test_polaris_bootstrap_job(manifest_files, charts) -> None:
     assert pod["restartPolicy"] == "OnFailure"
     assert 1 <= job["spec"]["backoffLimit"] <= 10
     assert pod["serviceAccountName"] == sa["metadata"]["name"]
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": "lakehouse"}]
-    verbs = {verb for rule in role["rules"] if rule["resources"] == ["secrets"] for verb in rule["verbs"]}
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": "lakehouse"}
+    ]
+    verbs = {
+        verb for rule in role["rules"] if rule["resources"] == ["secrets"] for verb in rule["verbs"]
+    }
     assert verbs == {"create", "get", "patch"}
     for rule in role["rules"]:
-        assert rule["apiGroups"] == [""] and rule["resources"] == ["secrets"], "the Role grants only Secrets"
+        assert rule["apiGroups"] == [""] and rule["resources"] == ["secrets"], (
+            "the Role grants only Secrets"
+        )
         if "resourceNames" in rule:
             assert set(rule["resourceNames"]) == set(platform_secrets.PRINCIPAL_SECRETS)
     (container,) = pod["containers"]
@@ -181,7 +195,10 @@ def test_dbt_docs_deployment_and_service(manifest_files) -> None:
     deployment = _by_kind(docs, "Deployment")
     service = _by_kind(docs, "Service")
     assert service["spec"]["ports"][0]["port"] == 8081
-    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert (
+        service["spec"]["selector"].items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert "/app/dbt-docs" in container["command"]

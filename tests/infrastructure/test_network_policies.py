@@ -65,7 +65,9 @@ def test_default_deny_for_every_pod_both_ways(network_policies) -> None:
 def test_a_pod_no_policy_mentions_is_fully_isolated(network_policies, component_labels) -> None:
     stranger = checks.Endpoint(labels={"app": "anything"})
     for target in ("postgres", "polaris", "trino", "s3"):
-        assert not checks.flow_allowed(network_policies, stranger, pod(component_labels, target), 5432)
+        assert not checks.flow_allowed(
+            network_policies, stranger, pod(component_labels, target), 5432
+        )
     assert not checks.flow_allowed(network_policies, stranger, INTERNET, 443)
 
 
@@ -78,15 +80,21 @@ def test_every_pod_may_resolve_names(network_policies, component_labels) -> None
 
 @pytest.mark.parametrize(("src", "dst", "port"), ALLOWED)
 def test_documented_flow_is_allowed(src, dst, port, network_policies, component_labels) -> None:
-    assert checks.flow_allowed(network_policies, pod(component_labels, src), pod(component_labels, dst), port)
+    assert checks.flow_allowed(
+        network_policies, pod(component_labels, src), pod(component_labels, dst), port
+    )
 
 
 @pytest.mark.parametrize(("src", "dst", "port"), DENIED)
 def test_undocumented_flow_is_denied(src, dst, port, network_policies, component_labels) -> None:
-    assert not checks.flow_allowed(network_policies, pod(component_labels, src), pod(component_labels, dst), port)
+    assert not checks.flow_allowed(
+        network_policies, pod(component_labels, src), pod(component_labels, dst), port
+    )
 
 
-def test_only_dagster_and_the_bootstrap_job_reach_the_kubernetes_api(network_policies, component_labels) -> None:
+def test_only_dagster_and_the_bootstrap_job_reach_the_kubernetes_api(
+    network_policies, component_labels
+) -> None:
     allowed = {
         name
         for name in component_labels
@@ -99,7 +107,9 @@ def test_only_dagster_and_the_bootstrap_job_reach_the_kubernetes_api(network_pol
 def test_nothing_reaches_the_internet(network_policies, component_labels) -> None:
     for name in component_labels:
         for port in (80, 8080):
-            assert not checks.flow_allowed(network_policies, pod(component_labels, name), INTERNET, port), name
+            assert not checks.flow_allowed(
+                network_policies, pod(component_labels, name), INTERNET, port
+            ), name
 
 
 def test_every_policy_selects_a_real_component(network_policies, component_labels) -> None:
@@ -107,6 +117,6 @@ def test_every_policy_selects_a_real_component(network_policies, component_label
         selector = policy["spec"]["podSelector"]
         if selector == {}:
             continue
-        assert any(checks._match_selector(selector, labels) for labels in component_labels.values()), (
-            policy["metadata"]["name"]
-        )
+        assert any(
+            checks._match_selector(selector, labels) for labels in component_labels.values()
+        ), policy["metadata"]["name"]

@@ -29,7 +29,9 @@ def _first_pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
         lambda pod: pod["securityContext"].pop("runAsNonRoot"),
         lambda pod: pod["securityContext"].pop("seccompProfile"),
         lambda pod: pod["containers"][0]["securityContext"].update(allowPrivilegeEscalation=True),
-        lambda pod: pod["containers"][0]["securityContext"]["capabilities"].update(drop=["NET_RAW"]),
+        lambda pod: pod["containers"][0]["securityContext"]["capabilities"].update(
+            drop=["NET_RAW"]
+        ),
         lambda pod: pod["containers"][0]["securityContext"].update(privileged=True),
         lambda pod: pod.update(hostNetwork=True),
         lambda pod: pod["volumes"].append({"name": "host", "hostPath": {"path": "/"}}),
@@ -37,9 +39,16 @@ def _first_pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
         lambda pod: pod["securityContext"].update(runAsUser=0),
     ],
     ids=[
-        "no-runAsNonRoot", "no-seccomp", "privilege-escalation", "caps-not-dropped", "privileged",
-        "hostNetwork", "hostPath", "hostPort", "root-uid",
-    ],  # fmt: skip
+        "no-runAsNonRoot",
+        "no-seccomp",
+        "privilege-escalation",
+        "caps-not-dropped",
+        "privileged",
+        "hostNetwork",
+        "hostPath",
+        "hostPort",
+        "root-uid",
+    ],
 )
 def test_restricted_checker_catches(plant, manifest_files) -> None:
     docs = copy.deepcopy(manifest_files["postgres.yaml"])
@@ -95,7 +104,9 @@ def test_comment_checker_catches_an_unexplained_key(values_text) -> None:
     assert checks.uncommented_keys(text) == ["line " + str(text.count("\n")) + ": level"]
 
 
-def test_network_policy_checks_catch_a_missing_deny_and_an_open_door(network_policies, component_labels) -> None:
+def test_network_policy_checks_catch_a_missing_deny_and_an_open_door(
+    network_policies, component_labels
+) -> None:
     without_deny = [p for p in network_policies if p["metadata"]["name"] != "default-deny-all"]
     assert checks.default_deny_violations(without_deny)
     opened = copy.deepcopy(network_policies)

@@ -24,7 +24,9 @@ def fake_runner(versions=VERSIONS, mem=16 * GIB, cpus=8, fail=()):
         if tool in fail:
             raise RuntimeError("Cannot connect to the Docker daemon")
         if cmd[:2] == ["docker", "info"]:
-            return json.dumps({"MemTotal": mem, "NCPU": cpus, "DockerRootDir": "/nonexistent/docker"})
+            return json.dumps(
+                {"MemTotal": mem, "NCPU": cpus, "DockerRootDir": "/nonexistent/docker"}
+            )
         return versions[tool]
 
     return run
@@ -52,7 +54,14 @@ def test_parse_version(text, expected) -> None:
 def test_everything_present_and_big_enough_passes() -> None:
     checks = preflight.run_checks(fake_runner(), all_present)
     assert [c for c in checks if not c.ok] == []
-    assert {c.name for c in checks} >= {"docker", "kind", "kubectl", "helm", "memory for Docker", "CPUs for Docker"}
+    assert {c.name for c in checks} >= {
+        "docker",
+        "kind",
+        "kubectl",
+        "helm",
+        "memory for Docker",
+        "CPUs for Docker",
+    }
 
 
 def test_missing_tool_says_how_to_install_it() -> None:
@@ -72,7 +81,9 @@ def test_old_version_fails() -> None:
 
 
 def test_too_little_memory_or_cpu_fails_with_a_hint() -> None:
-    checks = {c.name: c for c in preflight.run_checks(fake_runner(mem=4 * GIB, cpus=2), all_present)}
+    checks = {
+        c.name: c for c in preflight.run_checks(fake_runner(mem=4 * GIB, cpus=2), all_present)
+    }
     assert not checks["memory for Docker"].ok and "Resources" in checks["memory for Docker"].hint
     assert not checks["CPUs for Docker"].ok
 
@@ -91,7 +102,9 @@ def test_requirement_matches_the_setup_guide() -> None:
 
 
 def test_main_exit_code(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(preflight, "run_checks", lambda: [preflight.Check("kind", False, "not found", "install")])
+    monkeypatch.setattr(
+        preflight, "run_checks", lambda: [preflight.Check("kind", False, "not found", "install")]
+    )
     assert preflight.main([]) == 1
     assert "FAIL" in capsys.readouterr().out
     monkeypatch.setattr(preflight, "run_checks", lambda: [preflight.Check("kind", True, "0.30.0")])

@@ -45,7 +45,10 @@ def test_first_run_creates_every_secret() -> None:
     assert set(store.data) == {spec.name for spec in platform_secrets.SPECS}
     assert store.data["lakehouse-s3"]["AWS_ACCESS_KEY_ID"] == "lakehouse-app"
     assert store.data["lakehouse-s3"]["AWS_SECRET_ACCESS_KEY"].startswith("generated-")
-    assert all(labels["app.kubernetes.io/managed-by"] == "lakehouse-platform-secrets" for labels in store.labels.values())
+    assert all(
+        labels["app.kubernetes.io/managed-by"] == "lakehouse-platform-secrets"
+        for labels in store.labels.values()
+    )
     assert values["minio-root"] == store.data["minio-root"]
 
 
@@ -100,7 +103,9 @@ def test_credentials_file_is_private_and_complete(tmp_path: Path) -> None:
     platform_secrets.write_credentials(target, platform_secrets.credentials_env(values))
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     env = dict(
-        line.split("=", 1) for line in target.read_text().splitlines() if line and not line.startswith("#")
+        line.split("=", 1)
+        for line in target.read_text().splitlines()
+        if line and not line.startswith("#")
     )
     assert env["MINIO_ROOT_PASSWORD"] == store.data["minio-root"]["rootPassword"]
     assert env["AWS_SECRET_ACCESS_KEY"] == store.data["lakehouse-s3"]["AWS_SECRET_ACCESS_KEY"]

@@ -29,7 +29,9 @@ SKIP_SOURCES = ("/tests/",)
 
 def _chart_dir(name: str) -> Path:
     if not UPSTREAM:
-        pytest.skip("LAKEHOUSE_UPSTREAM_CHARTS is not set: upstream charts are rendered in CI (kind-e2e)")
+        pytest.skip(
+            "LAKEHOUSE_UPSTREAM_CHARTS is not set: upstream charts are rendered in CI (kind-e2e)"
+        )
     path = Path(UPSTREAM) / name
     if not (path / "Chart.yaml").is_file():
         pytest.skip(f"{path} holds no unpacked chart")
@@ -42,7 +44,9 @@ def render(name: str, charts: dict[str, Any]) -> list[dict[str, Any]]:
     release = next(r for r in charts["releases"] if r["name"] == name)
     chart_dir = _chart_dir(name)
     chart = helm_python.Chart.load(chart_dir)
-    assert chart.version == release["version"], f"{chart_dir} is {chart.version}, pinned {release['version']}"
+    assert chart.version == release["version"], (
+        f"{chart_dir} is {chart.version}, pinned {release['version']}"
+    )
     values = yaml.safe_load((checks.VALUES_DIR / f"{name}.yaml").read_text())
     rendered = chart.render(values, name=name, namespace=checks.NAMESPACE, is_install=True)
     docs = []
@@ -77,11 +81,15 @@ def test_upstream_chart_output_validates_against_kubernetes_schema(name: str, ch
         except kubernetes_validate.SchemaNotFoundError:
             continue
         except kubernetes_validate.ValidationError as exc:
-            pytest.fail(f"{name} {checks.where(doc)}: {'.'.join(map(str, exc.path))}: {exc.message}")
+            pytest.fail(
+                f"{name} {checks.where(doc)}: {'.'.join(map(str, exc.path))}: {exc.message}"
+            )
 
 
 def test_trino_catalog_configmap_has_only_env_references(charts) -> None:
     docs = render("trino", charts)
-    (catalogs,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("catalog")]
+    (catalogs,) = [
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("catalog")
+    ]
     assert checks.trino_catalog_violations(catalogs["data"], "trino catalog ConfigMap") == []
     assert "iceberg.properties" in catalogs["data"]

@@ -62,7 +62,9 @@ def test_no_literal_credential(name: str, values: dict[str, Any], known_secrets)
 
 
 @pytest.mark.parametrize("name", VALUES_FILES)
-def test_secret_env_vars_come_from_secrets(name: str, values: dict[str, Any], known_secrets) -> None:
+def test_secret_env_vars_come_from_secrets(
+    name: str, values: dict[str, Any], known_secrets
+) -> None:
     assert checks.values_env_violations(values[name], name) == []
     for secret, key in checks.secret_key_refs(values[name]):
         assert secret in known_secrets and key in known_secrets[secret], f"{name}: {secret}/{key}"
@@ -84,7 +86,9 @@ def test_trino_catalogs_hold_only_env_references_for_credentials(values: dict[st
     assert iceberg["s3.region"] == "us-east-1"
 
 
-def test_trino_env_provides_every_referenced_variable(values: dict[str, Any], known_secrets) -> None:
+def test_trino_env_provides_every_referenced_variable(
+    values: dict[str, Any], known_secrets
+) -> None:
     trino = values["trino"]
     provided = {var["name"] for var in trino["env"]}
     for source in trino["envFrom"]:
@@ -108,8 +112,12 @@ def test_trino_is_one_coordinator_with_heap_tied_to_its_limit(values: dict[str, 
     needed = _gb(coordinator["config"]["memory"]["heapHeadroomPerNode"]) + _gb(
         coordinator["config"]["query"]["maxMemoryPerNode"]
     )
-    assert needed < heap_gb, f"headroom + per-node query memory {needed} GB >= heap {heap_gb:.2f} GB"
-    assert _gb(trino["server"]["config"]["query"]["maxMemory"]) <= _gb(coordinator["config"]["query"]["maxMemoryPerNode"])
+    assert needed < heap_gb, (
+        f"headroom + per-node query memory {needed} GB >= heap {heap_gb:.2f} GB"
+    )
+    assert _gb(trino["server"]["config"]["query"]["maxMemory"]) <= _gb(
+        coordinator["config"]["query"]["maxMemoryPerNode"]
+    )
 
 
 def test_dagster_code_location_env_contract(values: dict[str, Any]) -> None:
@@ -135,7 +143,7 @@ def test_dagster_runs_on_k8s_with_the_projects_postgres(values: dict[str, Any]) 
     assert dagster["generatePostgresqlPasswordSecret"] is False
     assert dagster["global"]["postgresqlSecretName"] == "dagster-postgresql-secret"
     assert "postgresqlPassword" not in dagster["postgresql"]
-    assert "bitnami" not in dagster["postgresql"]["image"]["repository"]
+    assert dagster["postgresql"]["image"] == {"tag": "17.6-alpine"}  # chart's library/postgres kept
 
 
 def test_polaris_persistent_metastore_and_fixed_realm(values: dict[str, Any]) -> None:
@@ -161,12 +169,32 @@ def test_minio_single_node_with_bucket_and_no_default_user(values: dict[str, Any
 # chart's own defaults (documented next to each value) they meet the restricted standard.
 SECURITY_CONTEXTS = {
     "minio server": ("minio", ["securityContext"], ["containerSecurityContext"]),
-    "minio post-job (bucket)": ("minio", ["postJob", "securityContext"], ["makeBucketJob", "containerSecurityContext"]),
-    "minio post-job (user)": ("minio", ["postJob", "securityContext"], ["makeUserJob", "containerSecurityContext"]),
-    "minio post-job (policy)": ("minio", ["postJob", "securityContext"], ["makePolicyJob", "containerSecurityContext"]),
+    "minio post-job (bucket)": (
+        "minio",
+        ["postJob", "securityContext"],
+        ["makeBucketJob", "containerSecurityContext"],
+    ),
+    "minio post-job (user)": (
+        "minio",
+        ["postJob", "securityContext"],
+        ["makeUserJob", "containerSecurityContext"],
+    ),
+    "minio post-job (policy)": (
+        "minio",
+        ["postJob", "securityContext"],
+        ["makePolicyJob", "containerSecurityContext"],
+    ),
     "trino coordinator": ("trino", ["securityContext"], None),
-    "dagster webserver": ("dagster", ["dagsterWebserver", "podSecurityContext"], ["dagsterWebserver", "securityContext"]),
-    "dagster daemon": ("dagster", ["dagsterDaemon", "podSecurityContext"], ["dagsterDaemon", "securityContext"]),
+    "dagster webserver": (
+        "dagster",
+        ["dagsterWebserver", "podSecurityContext"],
+        ["dagsterWebserver", "securityContext"],
+    ),
+    "dagster daemon": (
+        "dagster",
+        ["dagsterDaemon", "podSecurityContext"],
+        ["dagsterDaemon", "securityContext"],
+    ),
     "dagster code location": (
         "dagster",
         ["dagster-user-deployments", "deployments", 0, "podSecurityContext"],
@@ -174,10 +202,21 @@ SECURITY_CONTEXTS = {
     ),
     "dagster run pod": (
         "dagster",
-        ["runLauncher", "config", "k8sRunLauncher", "runK8sConfig", "podSpecConfig", "securityContext"],
+        [
+            "runLauncher",
+            "config",
+            "k8sRunLauncher",
+            "runK8sConfig",
+            "podSpecConfig",
+            "securityContext",
+        ],
         ["runLauncher", "config", "k8sRunLauncher", "securityContext"],
     ),
-    "seaweedfs all-in-one": ("seaweedfs", ["allInOne", "podSecurityContext"], ["allInOne", "containerSecurityContext"]),
+    "seaweedfs all-in-one": (
+        "seaweedfs",
+        ["allInOne", "podSecurityContext"],
+        ["allInOne", "containerSecurityContext"],
+    ),
 }
 # Chart defaults that the values files rely on (read from each chart at its pinned version).
 CHART_DEFAULT_CONTAINER_CONTEXT = {
@@ -194,14 +233,21 @@ def _get(doc: Any, path: list[Any]) -> Any:
 
 
 @pytest.mark.parametrize("component", sorted(SECURITY_CONTEXTS))
-def test_chart_security_contexts_meet_the_restricted_standard(component: str, values: dict[str, Any]) -> None:
+def test_chart_security_contexts_meet_the_restricted_standard(
+    component: str, values: dict[str, Any]
+) -> None:
     name, pod_path, container_path = SECURITY_CONTEXTS[component]
     pod_ctx = {k: v for k, v in _get(values[name], pod_path).items() if k != "enabled"}
     if container_path is None:
         container_ctx = CHART_DEFAULT_CONTAINER_CONTEXT[name]
     else:
-        container_ctx = {k: v for k, v in _get(values[name], container_path).items() if k != "enabled"}
-    pod = {"securityContext": pod_ctx, "containers": [{"name": "main", "image": "x:1", "securityContext": container_ctx}]}
+        container_ctx = {
+            k: v for k, v in _get(values[name], container_path).items() if k != "enabled"
+        }
+    pod = {
+        "securityContext": pod_ctx,
+        "containers": [{"name": "main", "image": "x:1", "securityContext": container_ctx}],
+    }
     assert checks.restricted_violations(pod, component) == []
 
 

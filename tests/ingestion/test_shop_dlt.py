@@ -116,22 +116,25 @@ def _snapshots(catalog) -> dict[str, int | None]:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dlt.Pipeline, Path, list[str]]:
-    """Three business dates loaded out of order (D3, D1, D2) into a persistent SQL catalog."""
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Three business dates loaded out of order (D3, D1, D2) into a persistent SQL catalog.
+
+    Tests reopen the pipeline by name with ``_pipeline(data_dir)`` (state comes back from its
+    folder), which also re-applies the process-global dlt catalog config they rely on.
+    """
     data_dir = tmp_path_factory.mktemp("lakehouse")
-    pipeline = _pipeline(data_dir)
     capture = _Capture()
     logging.getLogger("dlt").addHandler(capture)
     try:
         for day in (D3, D1, D2):
-            pipeline.run(shop(day, scale_factor=SCALE_FACTOR, batch_size=64))
+            _pipeline(data_dir).run(shop(day, scale_factor=SCALE_FACTOR, batch_size=64))
     finally:
         logging.getLogger("dlt").removeHandler(capture)
-    return pipeline, data_dir, capture.messages
+    return data_dir, capture.messages
 
 
 def test_each_row_loaded_exactly_once_in_any_order(loaded) -> None:
-    _, data_dir, _ = loaded
+    data_dir, _ = loaded
     catalog = _catalog(data_dir)
     sim = ShopSimulator(scale_factor=SCALE_FACTOR)
     for name in TABLES:
@@ -142,21 +145,21 @@ def test_each_row_loaded_exactly_once_in_any_order(loaded) -> None:
 
 
 def test_ledger_records_loaded_dates_sorted(loaded) -> None:
-    pipeline, _, _ = loaded
-    resources = pipeline.state["sources"]["shop"]["resources"]
+    data_dir, _ = loaded
+    resources = _pipeline(data_dir).state["sources"]["shop"]["resources"]
     for name in TABLES:
         assert resources[name][LEDGER_KEY] == [D1.isoformat(), D2.isoformat(), D3.isoformat()]
 
 
 def test_no_arrow_hint_mismatch_warnings(loaded) -> None:
-    _, _, messages = loaded
+    _, messages = loaded
     assert not [m for m in messages if "hints" in m], messages
 
 
 def test_rerunning_a_loaded_date_changes_nothing(loaded) -> None:
-    pipeline, data_dir, _ = loaded
-    catalog = _catalog(data_dir)
-    before = _snapshots(catalog)
+    data_dir, _ = loaded
+    before = _snapshots(_catalog(data_dir))
+    pipeline = _pipeline(data_dir)
     pipeline.run(shop(D2, scale_factor=SCALE_FACTOR))
     counts = pipeline.last_trace.last_normalize_info
     assert not (set(counts.row_counts) if counts else set()) & set(TABLES)
@@ -164,10 +167,11 @@ def test_rerunning_a_loaded_date_changes_nothing(loaded) -> None:
 
 
 def test_reload_rewrites_merge_tables_only(loaded) -> None:
-    pipeline, data_dir, _ = loaded
+    data_dir, _ = loaded
     catalog = _catalog(data_dir)
     before = _snapshots(catalog)
     rows_before = {n: catalog.load_table(("raw", n)).scan().to_arrow().num_rows for n in TABLES}
+    pipeline = _pipeline(data_dir)
     pipeline.run(shop(D1, scale_factor=SCALE_FACTOR, reload=True))
     extracted = set(pipeline.last_trace.last_normalize_info.row_counts)
     assert extracted >= MERGE and not extracted & {"order_items", "payments"}

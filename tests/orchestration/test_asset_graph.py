@@ -64,6 +64,7 @@ def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
 
 def test_one_connected_graph_from_raw_to_gold(defs):
     shape = graph_shape(defs)
+
     # every non-raw asset reaches raw by following its dependencies
     def reaches_raw(key: str) -> bool:
         deps = shape[key]["deps"]
@@ -105,7 +106,15 @@ def test_jobs_per_layer_and_for_the_whole_graph(defs):
 
 def test_dagster_definitions_validate():
     result = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "orchestration.definitions"],
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "orchestration.definitions",
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

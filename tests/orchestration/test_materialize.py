@@ -128,7 +128,9 @@ def test_backfill_loads_each_business_date_exactly_once(backfilled):
 def test_gold_matches_an_independent_computation_from_raw(backfilled):
     settings, _ = backfilled
     expected = expected_daily_revenue(settings)
-    actual = gold(settings, "select order_date, orders, net_revenue from gold.daily_revenue order by 1")
+    actual = gold(
+        settings, "select order_date, orders, net_revenue from gold.daily_revenue order by 1"
+    )
     assert len(actual) >= len(DAYS)
     assert actual == expected
     # the fact table holds every order once, whatever its status

@@ -1,6 +1,5 @@
 """dbt models as partitioned assets; dbt tests surface as asset checks."""
 
-
 import json
 from collections.abc import Iterator
 from typing import Any

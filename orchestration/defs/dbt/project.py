@@ -18,8 +18,6 @@ def dbt_project() -> DbtProject:
     cluster); under ``dagster dev`` it is rebuilt on load so model edits show up at once.
     """
     target = Settings.from_env().dbt_target
-    project = DbtProject(
-        project_dir=DBT_PROJECT_DIR, target=target, target_path=f"target/{target}"
-    )
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, target=target, target_path=f"target/{target}")
     project.prepare_if_dev()
     return project

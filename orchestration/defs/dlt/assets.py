@@ -1,6 +1,5 @@
 """The shop source's tables as partitioned assets: partition = business date of the increment."""
 
-
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
