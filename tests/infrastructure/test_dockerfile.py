@@ -51,3 +51,11 @@ def test_build_context_keeps_secrets_and_run_state_out() -> None:
         ".git",
     ):
         assert entry in ignore
+
+
+def test_run_pods_get_dagster_postgres_from_the_lock() -> None:
+    """The chart's instance stores runs in Postgres: the locked environment must carry the driver,
+    since the image installs exactly the lock (`uv sync --frozen`) and nothing else."""
+    lock = (checks.INFRA.parent / "uv.lock").read_text()
+    assert 'name = "dagster-postgres"' in lock
+    assert "uv pip install" not in DOCKERFILE
