@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -359,7 +359,182 @@ def trino_compile(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
     so the SQL each model and test would send to Trino can be read from target/compiled."""
     work_dir = tmp_path_factory.mktemp("dbt_trino_compile")
     return run_dbt(
-        ["compile", "--target", "trino", "--no-populate-cache", "--no-introspect"],
+        [
+            *("compile", "--target", "trino", "--no-populate-cache", "--no-introspect"),
+            # Compile the incremental branch of the silver models (the full one is a subset of
+            # it); see macros/incremental.sql.
+            *("--vars", '{"compile_incremental": true}'),
+        ],
         work_dir=work_dir,
         unset=("TRINO_", "LAKEHOUSE_"),
+    )
+
+
+# --- increments: the same shop delivered business date by business date --------------------------
+def extra_day_rows(base: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """A later business date, 2025-03-06: customer 2 moves from Lisbon to Porto at 09:00, product
+    10 goes from 10.00 to 12.00 at 10:00 and customer 2 orders it at 11:00 (order 104, paid)."""
+    ana = next(r for r in base["customers"] if r["customer_id"] == 2)
+    atlas = next(r for r in base["products"] if r["product_id"] == 10)
+    moved_at, repriced_at, ordered_at = utc(2025, 3, 6, 9), utc(2025, 3, 6, 10), utc(2025, 3, 6, 11)
+    paid_at = ordered_at + timedelta(minutes=5)
+    return {
+        "customers": [
+            {**ana, "city": "Porto", "updated_at": moved_at, "_arrived_at": later(moved_at)}
+        ],
+        "products": [
+            {
+                **atlas,
+                "unit_price": Decimal("12.00"),
+                "updated_at": repriced_at,
+                "_arrived_at": later(repriced_at),
+            }
+        ],
+        "orders": [
+            {
+                "order_id": 104,
+                "customer_id": 2,
+                "ordered_at": ordered_at,
+                "status": status,
+                "channel": "web",
+                "updated_at": moment,
+                "_arrived_at": later(moment),
+            }
+            for status, moment in [("placed", ordered_at), ("paid", paid_at)]
+        ],
+        "order_items": [
+            {
+                "order_item_id": 1007,
+                "order_id": 104,
+                "product_id": 10,
+                "quantity": 2,
+                "unit_price": Decimal("12.00"),
+                "discount_amount": Decimal("1.00"),
+                "created_at": ordered_at,
+                "_arrived_at": later(ordered_at),
+            }
+        ],
+        "payments": [
+            {
+                "payment_id": 5004,
+                "order_id": 104,
+                "payment_method": "card",
+                "amount": Decimal("23.00"),
+                "paid_at": paid_at,
+                "_arrived_at": later(paid_at),
+            }
+        ],
+    }
+
+
+def merge_rows(*datasets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return {name: [row for data in datasets for row in data[name]] for name in RAW_SCHEMAS}
+
+
+def rows_arrived_in(
+    rows: dict[str, list[dict[str, Any]]], start: date, end: date
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows whose business date (UTC date of _arrived_at) is in [start, end)."""
+    return {
+        name: [r for r in table if start <= r["_arrived_at"].astimezone(UTC).date() < end]
+        for name, table in rows.items()
+    }
+
+
+def append_raw(data_dir: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Append ``rows`` to the raw Iceberg tables made by write_raw (one snapshot per table)."""
+    catalog = get_catalog(Settings.from_env({"LAKEHOUSE_DATA_DIR": str(data_dir)}))
+    for name, schema in RAW_SCHEMAS.items():
+        if rows[name]:
+            table = catalog.load_table(f"raw.{name}")
+            table.append(pa.Table.from_pylist(rows[name], schema=schema))
+
+
+# Business-date windows [start, end) delivered one after another, as Dagster partition runs would
+# (several dates in one window = a backfill run); the last one is extra_day_rows.
+INCREMENT_WINDOWS = [
+    (date(2024, 12, 1), date(2025, 3, 1)),
+    (date(2025, 3, 1), date(2025, 3, 2)),
+    (date(2025, 3, 2), date(2025, 3, 3)),
+    (date(2025, 3, 3), date(2025, 3, 6)),
+    (date(2025, 3, 6), date(2025, 3, 7)),
+]
+
+
+def dump_tables(database: Path) -> dict[str, list[tuple]]:
+    """Every silver and gold table of a DuckDB file, all rows sorted, columns in table order."""
+    conn = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('silver', 'gold') and table_type = 'BASE TABLE' "
+            "order by 1"
+        ).fetchall()
+        return {
+            name: conn.execute(f"select * from {name} order by all").fetchall()
+            for (name,) in tables
+        }
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class IncrementalRuns:
+    """Tables after each incremental run, and after a full refresh over the same raw data."""
+
+    after_window: list[dict[str, list[tuple]]]
+    full_refresh: dict[str, list[tuple]]
+    runs: list[DbtRun]
+    rows: dict[str, list[dict[str, Any]]]
+    last_build_results: list[dict[str, Any]]  # run_results of the last window's `dbt build`
+    # per run: silver model -> whether its compiled SQL took the incremental branch
+    incremental_branch: list[dict[str, bool]]
+
+
+@pytest.fixture(scope="session")
+def incremental_runs(tmp_path_factory: pytest.TempPathFactory, raw_rows) -> IncrementalRuns:
+    """Deliver the shop (plus extra_day_rows) window by window, each followed by
+    `dbt run --vars {business_date_start, business_date_end}` as a Dagster partition run does
+    (the last one `dbt build`, with every test); then `dbt run --full-refresh` over the same raw
+    tables."""
+    work_dir = tmp_path_factory.mktemp("dbt_incremental")
+    data_dir = work_dir / "data"
+    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir), "TZ": "Asia/Tokyo"}
+    rows = merge_rows(raw_rows, extra_day_rows(raw_rows))
+    after_window, runs, branches = [], [], []
+    for n, (start, end) in enumerate(INCREMENT_WINDOWS):
+        increment = rows_arrived_in(rows, start, end)
+        (write_raw if n == 0 else append_raw)(data_dir, increment)
+        command = "build" if n == len(INCREMENT_WINDOWS) - 1 else "run"
+        window = {"business_date_start": start.isoformat(), "business_date_end": end.isoformat()}
+        run = run_dbt(
+            [command, "--target", "local", "--vars", json.dumps(window)], work_dir=work_dir, env=env
+        )
+        assert run.returncode == 0, run.output
+        runs.append(run)
+        results = json.loads((run.target_path / "run_results.json").read_text())["results"]
+        compiled = run.target_path / "compiled" / "lakehouse" / "models" / "silver"
+        branches.append({p.stem: "changed_keys" in p.read_text() for p in compiled.glob("*.sql")})
+        after_window.append(dump_tables(data_dir / "lakehouse.duckdb"))
+    assert sum(len(t) for t in rows.values()) == sum(
+        len(t) for s, e in INCREMENT_WINDOWS for t in rows_arrived_in(rows, s, e).values()
+    ), "every row is delivered in exactly one window"
+    full = run_dbt(["run", "--target", "local", "--full-refresh"], work_dir=work_dir, env=env)
+    assert full.returncode == 0, full.output
+    full_refresh = dump_tables(data_dir / "lakehouse.duckdb")
+    return IncrementalRuns(after_window, full_refresh, runs, rows, results, branches)
+
+
+@pytest.fixture(scope="session")
+def failing_build(tmp_path_factory: pytest.TempPathFactory, raw_rows) -> DbtRun:
+    """`dbt build` over the shop with one customer version in an unknown segment ('vip')."""
+    work_dir = tmp_path_factory.mktemp("dbt_failing")
+    data_dir = work_dir / "data"
+    bad = {**raw_rows, "customers": [{**r, "segment": "vip"} if r["customer_id"] == 2 else r
+                                     for r in raw_rows["customers"]]}  # fmt: skip
+    write_raw(data_dir, bad)
+    return run_dbt(
+        ["build", "--target", "local"],
+        work_dir=work_dir,
+        env={"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)},
     )

@@ -1,5 +1,10 @@
 -- Customer dimension, SCD type 2: one row per customer version with a validity interval
 -- [valid_from, valid_to). valid_to is null for the current version (no far-future sentinel).
+-- Incremental: the customers touched by the new rows are recomputed from their whole history
+-- and replace their old versions (delete+insert on customer_id), so late or out-of-order
+-- versions give the same rows as a full refresh.
+{{ config(unique_key='customer_id') }}
+
 with
 
 source as (
@@ -8,18 +13,41 @@ source as (
 
 ),
 
+{% if is_incremental() %}
+changed_keys as (
+
+    select distinct customer_id from source
+    where {{ incremental_window() }}
+
+),
+
+history as (
+
+    select source.*
+    from source
+    inner join changed_keys on source.customer_id = changed_keys.customer_id
+
+),
+{% else %}
+history as (
+
+    select * from source
+
+),
+{% endif %}
+
 deduplicated as (
 
     -- A version delivered twice counts once: keep its earliest arrival.
     select *
     from (
         select
-            source.*,
+            history.*,
             row_number() over (
                 partition by customer_id, updated_at
                 order by arrived_at
             ) as arrival_rank
-        from source
+        from history
     ) ranked
     where arrival_rank = 1
 

@@ -1,4 +1,8 @@
 -- One row per order: its latest status version from the order change log.
+-- Incremental: keys touched by the new rows are recomputed from all their rows (delete+insert),
+-- so the result equals a full refresh.
+{{ config(unique_key='order_id') }}
+
 with
 
 source as (
@@ -7,16 +11,39 @@ source as (
 
 ),
 
+{% if is_incremental() %}
+changed_keys as (
+
+    select distinct order_id from source
+    where {{ incremental_window() }}
+
+),
+
+history as (
+
+    select source.*
+    from source
+    inner join changed_keys on source.order_id = changed_keys.order_id
+
+),
+{% else %}
+history as (
+
+    select * from source
+
+),
+{% endif %}
+
 ranked as (
 
     -- Latest version first; a version delivered twice is ordered by its latest arrival.
     select
-        source.*,
+        history.*,
         row_number() over (
             partition by order_id
             order by updated_at desc, arrived_at desc
         ) as version_rank
-    from source
+    from history
 
 ),
 

@@ -1,4 +1,8 @@
 -- One row per payment: re-sent duplicates removed, keeping the earliest arrival.
+-- Incremental: keys touched by the new rows are recomputed from all their rows (delete+insert),
+-- so the result equals a full refresh.
+{{ config(unique_key='payment_id') }}
+
 with
 
 source as (
@@ -7,15 +11,38 @@ source as (
 
 ),
 
+{% if is_incremental() %}
+changed_keys as (
+
+    select distinct payment_id from source
+    where {{ incremental_window() }}
+
+),
+
+history as (
+
+    select source.*
+    from source
+    inner join changed_keys on source.payment_id = changed_keys.payment_id
+
+),
+{% else %}
+history as (
+
+    select * from source
+
+),
+{% endif %}
+
 ranked as (
 
     select
-        source.*,
+        history.*,
         row_number() over (
             partition by payment_id
             order by arrived_at
         ) as arrival_rank
-    from source
+    from history
 
 ),
 
