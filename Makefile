@@ -82,6 +82,10 @@ docs: manifest ## dbt docs generate + serve for the local profile (http://localh
 	$(DBT) docs generate --target local --target-path target/local
 	$(DBT) docs serve --target local --target-path target/local --port 8090
 
+.PHONY: bench
+bench: manifest ## Benchmark the pipeline against a bare-DuckDB floor (BENCH_ARGS="--scale-factors 4.8,48")
+	$(RUN) python -m bench.run $(BENCH_ARGS)
+
 .PHONY: clean
 clean: ## Remove the local data folder (warehouse, catalog, DuckDB file, Dagster runs)
 	rm -rf "$(LAKEHOUSE_DATA_DIR)" transformations/target

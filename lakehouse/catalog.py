@@ -26,14 +26,25 @@ def catalog_properties(settings: Settings) -> dict[str, Any]:
         }
     rest = settings.rest
     assert rest is not None
+    if settings.sql_catalog_uri:
+        # A SQL catalog over the S3 warehouse: table locations are <warehouse_uri>/<ns>/<table>.
+        catalog: dict[str, Any] = {
+            "type": "sql",
+            "uri": settings.sql_catalog_uri,
+            "warehouse": settings.warehouse_uri,
+        }
+    else:
+        catalog = {
+            "type": "rest",
+            "uri": rest.uri,
+            "warehouse": rest.warehouse,
+            # OAuth2 client-credentials flow against the catalog's token endpoint (Polaris).
+            "credential": f"{rest.client_id}:{rest.client_secret}",
+            "oauth2-server-uri": f"{rest.uri.rstrip('/')}/v1/oauth/tokens",
+            "scope": rest.scope,
+        }
     return {
-        "type": "rest",
-        "uri": rest.uri,
-        "warehouse": rest.warehouse,
-        # OAuth2 client-credentials flow against the catalog's token endpoint (Polaris).
-        "credential": f"{rest.client_id}:{rest.client_secret}",
-        "oauth2-server-uri": f"{rest.uri.rstrip('/')}/v1/oauth/tokens",
-        "scope": rest.scope,
+        **catalog,
         # Clients bring their own S3 credentials: no vended credentials are requested.
         "s3.endpoint": rest.s3_endpoint,
         "s3.region": rest.s3_region,

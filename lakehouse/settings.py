@@ -5,6 +5,11 @@ One switch, ``LAKEHOUSE_PROFILE``, picks the deployment:
 * ``local`` (default): a pyiceberg SQL catalog (SQLite) over a warehouse folder, DuckDB as engine.
 * ``k8s``: the Polaris REST catalog (OAuth2 client credentials) over S3 (MinIO), Trino as engine.
 
+  Variant: with ``ICEBERG_SQL_CATALOG_URI`` set (a SQLAlchemy URL, e.g. ``postgresql+psycopg2://...``
+  or ``sqlite:///...``) the catalog is a pyiceberg SQL catalog over the same S3 warehouse instead of
+  REST, and the REST variables are not needed. dlt writes through it on S3 stores whose REST
+  catalog rejects dlt's files (SeaweedFS); the integration tier runs this way.
+
 Secrets (the catalog client secret, S3 keys) only ever come from the environment, which the
 cluster fills from Kubernetes Secrets and a laptop from a git-ignored ``.env`` file.
 """
@@ -62,6 +67,8 @@ class Settings:
     data_dir: Path
     rest: RestCatalogSettings | None = None
     trino: TrinoSettings | None = None
+    # k8s only: a pyiceberg SQL catalog (SQLAlchemy URL) over the S3 warehouse instead of REST.
+    sql_catalog_uri: str | None = None
 
     # --- embedded default: everything under one git-ignored folder --------------------------
     @property
@@ -106,14 +113,18 @@ class Settings:
         data_dir = Path(env.get("LAKEHOUSE_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
         if profile is Profile.LOCAL:
             return cls(profile=profile, data_dir=data_dir)
+        sql_catalog_uri = env.get("ICEBERG_SQL_CATALOG_URI", "").strip() or None
+        # With a SQL catalog the REST endpoint and its OAuth2 client are not used.
+        rest_only = _get_optional if sql_catalog_uri else _get
         return cls(
             profile=profile,
             data_dir=data_dir,
+            sql_catalog_uri=sql_catalog_uri,
             rest=RestCatalogSettings(
-                uri=_get(env, "ICEBERG_REST_URI"),
+                uri=rest_only(env, "ICEBERG_REST_URI"),
                 warehouse=env.get("ICEBERG_REST_WAREHOUSE", CATALOG_NAME),
-                client_id=_get(env, "ICEBERG_REST_CLIENT_ID"),
-                client_secret=_get(env, "ICEBERG_REST_CLIENT_SECRET"),
+                client_id=rest_only(env, "ICEBERG_REST_CLIENT_ID"),
+                client_secret=rest_only(env, "ICEBERG_REST_CLIENT_SECRET"),
                 scope=env.get("ICEBERG_REST_SCOPE", "PRINCIPAL_ROLE:ALL"),
                 s3_endpoint=_get(env, "S3_ENDPOINT"),
                 s3_region=env.get("AWS_REGION", "us-east-1"),
@@ -140,6 +151,10 @@ def _get(env: Mapping[str, str], name: str) -> str:
             "on a laptop put it in .env (see .env.example and infrastructure/.secrets/)."
         )
     return value
+
+
+def _get_optional(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()
 
 
 def _truthy(value: str) -> bool:

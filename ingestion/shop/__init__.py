@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -27,6 +28,7 @@ from ingestion.shop.generator import (
     TABLES,
     ShopSimulator,
 )
+from ingestion.shop.replay import ParquetReplay
 
 __all__ = ["LEDGER_KEY", "TABLES", "column_hints", "shop"]
 
@@ -54,6 +56,7 @@ def shop(
     start_date: date = settings.START_DATE,
     batch_size: int = settings.DEFAULT_BATCH_SIZE,
     reload: bool = False,
+    replay_dir: str | None = None,
 ) -> list[DltResource]:
     """The increment the shop delivered on ``business_date``.
 
@@ -67,16 +70,23 @@ def shop(
             idempotent). Append tables ignore it: re-sending their rows would duplicate them,
             as an append destination has no key to match on; reloading them needs a delete of
             D's rows first.
+        replay_dir: read increments recorded as Parquet (``bench/generate.py``) instead of
+            generating them; the seed and scale of the recording apply.
     """
     simulator = ShopSimulator(seed=seed, scale_factor=scale_factor, start_date=start_date)
     simulator.day_index(business_date)  # fail fast on a date before start_date
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return [_resource(simulator, table, business_date, batch_size, reload) for table in TABLES]
+    increments = ParquetReplay(Path(replay_dir)) if replay_dir else simulator
+    return [_resource(increments, table, business_date, batch_size, reload) for table in TABLES]
 
 
 def _resource(
-    simulator: ShopSimulator, table: str, business_date: date, batch_size: int, reload: bool
+    increments: ShopSimulator | ParquetReplay,
+    table: str,
+    business_date: date,
+    batch_size: int,
+    reload: bool,
 ) -> DltResource:
     window_start = datetime.combine(business_date, time(), tzinfo=UTC)
     day = business_date.isoformat()
@@ -87,7 +97,7 @@ def _resource(
         if day in ledger and not bypass_ledger:
             logger.info(f"shop.{table}: business date {day} already loaded, yielding nothing")
             return
-        yield from simulator.batches(table, business_date, batch_size)
+        yield from increments.batches(table, business_date, batch_size)
         # Reached only after the last batch was taken: a failed extract records nothing.
         if day not in ledger:
             bisect.insort(ledger, day)

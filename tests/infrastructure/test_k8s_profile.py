@@ -11,12 +11,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from lakehouse.catalog import catalog_properties, ensure_namespace, get_catalog, table_identifier
-from lakehouse.engine import load_extensions, refresh_layer_views
+from lakehouse.engine import refresh_layer_views
 from lakehouse.layers import Layer
 from lakehouse.settings import Profile, Settings, SettingsError
 from tests.integration.seaweed import SeaweedFS, seaweedfs  # noqa: F401  (fixture)
@@ -166,18 +165,6 @@ def test_virtual_host_addressing_when_path_style_is_off(tmp_path: Path) -> None:
 
 
 # --- a real REST catalog round trip (SeaweedFS) --------------------------------------------------
-def duckdb_with_s3(server: SeaweedFS) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect()
-    load_extensions(conn, ("avro", "iceberg", "httpfs"))
-    host = server.s3_endpoint.removeprefix("http://")
-    conn.execute(
-        "CREATE SECRET s3 (TYPE s3, KEY_ID ?, SECRET ?, ENDPOINT ?, REGION ?, URL_STYLE 'path', "
-        "USE_SSL false)",
-        [server.access_key, server.secret_key, host, server.region],
-    )
-    return conn
-
-
 @pytest.mark.integration
 def test_rest_catalog_round_trip(seaweedfs: SeaweedFS, tmp_path: Path) -> None:  # noqa: F811
     settings = Settings.from_env(seaweedfs.k8s_env(tmp_path))
@@ -215,7 +202,7 @@ def test_rest_catalog_round_trip(seaweedfs: SeaweedFS, tmp_path: Path) -> None: 
         ]
 
         # DuckDB's iceberg extension reads the metadata file the catalog points to ...
-        conn = duckdb_with_s3(seaweedfs)
+        conn = seaweedfs.duckdb()
         scanned = conn.execute(
             "SELECT order_id, status FROM iceberg_scan(?) ORDER BY order_id",
             [reloaded.metadata_location],
@@ -242,3 +229,24 @@ def test_rest_catalog_round_trip(seaweedfs: SeaweedFS, tmp_path: Path) -> None: 
     finally:
         catalog.drop_table(identifier)
     assert not catalog.table_exists(identifier)
+
+
+# --- the S3 warehouse + SQL catalog variant ------------------------------------------------------
+def test_sql_catalog_variant_needs_no_rest_variables(tmp_path: Path) -> None:
+    env = k8s_env(tmp_path, ICEBERG_SQL_CATALOG_URI="sqlite:////tmp/catalog.db")
+    for name in ("ICEBERG_REST_URI", "ICEBERG_REST_CLIENT_ID", "ICEBERG_REST_CLIENT_SECRET"):
+        del env[name]
+    settings = Settings.from_env(env)
+    assert settings.sql_catalog_uri == "sqlite:////tmp/catalog.db"
+    properties = catalog_properties(settings)
+    assert {k: v for k, v in properties.items() if not k.startswith("s3.")} == {
+        "type": "sql",
+        "uri": "sqlite:////tmp/catalog.db",
+        "warehouse": "s3://lakehouse/warehouse",
+    }
+    assert properties["s3.endpoint"] == "http://minio:9000"
+    assert properties["s3.secret-access-key"] == "s3-secret-value"
+    # S3 variables are still required.
+    del env["S3_ENDPOINT"]
+    with pytest.raises(SettingsError, match=r"^S3_ENDPOINT is not set"):
+        Settings.from_env(env)

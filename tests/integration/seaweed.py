@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 
@@ -74,6 +75,52 @@ class SeaweedFS:
             "S3_PATH_STYLE_ACCESS": "true",
             "LAKEHOUSE_WAREHOUSE_URI": f"s3://{self.warehouse}",
         }
+
+    def sql_catalog_env(self, data_dir: Path | str, bucket: str) -> dict[str, str]:
+        """``k8s`` with a pyiceberg SQL catalog (SQLite under ``data_dir``) over ``s3://bucket``.
+
+        The path dlt can write through: SeaweedFS's table bucket rejects dlt's state files, so
+        dlt writes to a plain bucket and commits to the SQL catalog (see lakehouse/settings.py).
+        """
+        self.create_bucket(bucket)
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        return {
+            **self.k8s_env(data_dir),
+            "ICEBERG_SQL_CATALOG_URI": f"sqlite:///{Path(data_dir) / 'catalog.db'}",
+            "LAKEHOUSE_WAREHOUSE_URI": f"s3://{bucket}/warehouse",
+        }
+
+    def s3fs(self):  # -> s3fs.S3FileSystem
+        import s3fs
+
+        return s3fs.S3FileSystem(
+            key=self.access_key,
+            secret=self.secret_key,
+            client_kwargs={"endpoint_url": self.s3_endpoint, "region_name": self.region},
+        )
+
+    def create_bucket(self, bucket: str) -> None:
+        fs = self.s3fs()
+        if not fs.exists(bucket):
+            fs.mkdir(bucket)
+
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """In-memory DuckDB with the Iceberg extensions and an S3 secret for this server."""
+        from lakehouse.engine import load_extensions
+
+        conn = duckdb.connect()
+        load_extensions(conn, ("avro", "iceberg", "httpfs"))
+        conn.execute(
+            "CREATE SECRET s3 (TYPE s3, KEY_ID ?, SECRET ?, ENDPOINT ?, REGION ?, URL_STYLE 'path', "
+            "USE_SSL false)",
+            [
+                self.access_key,
+                self.secret_key,
+                self.s3_endpoint.removeprefix("http://"),
+                self.region,
+            ],
+        )
+        return conn
 
 
 def _port_is_free(port: int) -> bool:

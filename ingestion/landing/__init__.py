@@ -1,0 +1,182 @@
+"""dlt source ``landing``: files dropped in a landing folder, validated, into ``raw``.
+
+Files land under ``<root>/<source>/<ingest_date>/<table>[-<part>].<csv|jsonl|parquet>`` (a local
+folder or any fsspec URL, e.g. ``s3://bucket/landing``). Each is validated against its declared
+:class:`TableContract`: good rows go to ``raw.<source>_<table>``, bad rows and unreadable files to
+``raw.quarantine`` with the reason, file and line (see helpers.py for the policy). A ledger of
+processed files (path -> size + etag/mtime) in dlt state, committed with the load package, makes
+sure no file is loaded twice; a file rewritten in place (new fingerprint) is loaded again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.common import logger
+from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
+from dlt.extract.resource import DltResource
+
+from ingestion.landing import settings
+from ingestion.landing.helpers import (
+    FileResult,
+    LandedFile,
+    Rejection,
+    TableContract,
+    list_files,
+    read_file,
+)
+
+__all__ = ["QUARANTINE_SCHEMA", "TableContract", "landing", "last_run_report"]
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("table_name", pa.string(), nullable=False),
+        pa.field("ingest_date", pa.string(), nullable=False),
+        pa.field("file", pa.string(), nullable=False),
+        pa.field("line", pa.int64()),  # null: the whole file was rejected
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("record", pa.string()),  # the bad record, cut to RECORD_PREVIEW_CHARS
+        pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+@dlt.source(name="landing", max_table_nesting=0)
+def landing(
+    root: str,
+    source: str,
+    contracts: Mapping[str, TableContract],
+    ingest_date: date | str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> DltResource:
+    """Landed files of ``source`` (one ``ingest_date`` folder, or all of them if None).
+
+    Args:
+        root: the landing folder or URL (``/data/landing``, ``s3://bucket/landing``).
+        source: the sending system; its tables land as ``raw.<source>_<table>``.
+        contracts: table -> declared schema and primary key.
+        ingest_date: the folder to process; None processes every date folder.
+        storage_options: fsspec options (e.g. S3 ``key``/``secret``/``client_kwargs``).
+    """
+    day = ingest_date.isoformat() if isinstance(ingest_date, date) else ingest_date
+    return dlt.resource(
+        _landed_rows(root, source, dict(contracts), day, storage_options),
+        name=f"{source}_files",
+        table_format="iceberg",
+        write_disposition="append",
+    )
+
+
+def _landed_rows(
+    root: str,
+    source: str,
+    contracts: dict[str, TableContract],
+    day: str | None,
+    storage_options: dict[str, Any] | None,
+) -> Iterator[Any]:
+    state = dlt.current.resource_state()
+    ledger: dict[str, str] = state.setdefault(settings.LEDGER_KEY, {})
+    report: Counter[str] = Counter()
+    rows_by_table: Counter[str] = Counter()
+    for landed in list_files(root, source, day, storage_options):
+        if ledger.get(landed.url) == landed.fingerprint:
+            report["files_skipped"] += 1
+            continue
+        if landed.url in ledger:
+            logger.warning(f"landing: {landed.url} changed since it was loaded; loading it again")
+        result = _read(landed, contracts, storage_options)
+        table_name = f"{source}_{landed.table}"
+        if result.rows is not None and result.rows.num_rows:
+            contract = contracts[landed.table]
+            rows_by_table[table_name] += result.rows.num_rows
+            yield dlt.mark.with_hints(
+                result.rows,
+                dlt.mark.make_hints(
+                    table_name=table_name,
+                    write_disposition="append",
+                    table_format="iceberg",
+                    columns=py_arrow_to_table_schema_columns(result.rows.schema),
+                    primary_key=list(contract.primary_key) or None,
+                ),
+                create_table_variant=True,
+            )
+        if result.rejections:
+            report["rows_quarantined"] += len(result.rejections)
+            yield dlt.mark.with_hints(
+                _quarantine(source, landed, result.rejections),
+                dlt.mark.make_hints(
+                    table_name=settings.QUARANTINE_TABLE,
+                    write_disposition="append",
+                    table_format="iceberg",
+                    columns=py_arrow_to_table_schema_columns(QUARANTINE_SCHEMA),
+                ),
+                create_table_variant=True,
+            )
+            for rejection in result.rejections[:5]:
+                where = f"line {rejection.line}" if rejection.line else "file"
+                logger.warning(f"landing: quarantined {rejection.file} {where}: {rejection.reason}")
+        report["files_processed"] += 1
+        # Recorded after the file's rows were handed over; committed with the load package.
+        ledger[landed.url] = landed.fingerprint
+    report["rows_loaded"] = sum(rows_by_table.values())
+    state[settings.REPORT_KEY] = {**report, "rows_by_table": dict(rows_by_table)}
+    logger.info(
+        f"landing {source}: {report['files_processed']} file(s) processed, "
+        f"{report['files_skipped']} already loaded, {report['rows_loaded']} row(s) loaded, "
+        f"{report['rows_quarantined']} quarantined"
+    )
+
+
+def _read(
+    landed: LandedFile, contracts: dict[str, TableContract], options: dict[str, Any] | None
+) -> FileResult:
+    contract = contracts.get(landed.table)
+    if contract is None:
+        reason = (
+            f"unknown table '{landed.table}' (from the file name); declared tables: "
+            f"{', '.join(sorted(contracts))}. Rename the file or declare the table"
+        )
+        return FileResult(rejections=[Rejection(landed.url, None, reason)])
+    try:
+        return read_file(landed, contract, options)
+    except Exception as exc:  # an unforeseen reader failure still must not stop the run
+        return FileResult(rejections=[Rejection(landed.url, None, f"unreadable file: {exc!r}")])
+
+
+def _quarantine(source: str, landed: LandedFile, rejections: list[Rejection]) -> pa.Table:
+    now = datetime.now(UTC)
+    return pa.Table.from_pylist(
+        [
+            {
+                "source": source,
+                "table_name": landed.table,
+                "ingest_date": landed.ingest_date,
+                "file": r.file,
+                "line": r.line,
+                "reason": r.reason,
+                "record": _printable(r.record),
+                "quarantined_at": now,
+            }
+            for r in rejections
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _printable(text: str | None) -> str | None:
+    """Undecodable bytes (kept as surrogates while reading) shown as U+FFFD, storable as UTF-8."""
+    if text is None:
+        return None
+    return text.encode(settings.ENCODING, "surrogateescape").decode(settings.ENCODING, "replace")
+
+
+def last_run_report(pipeline: dlt.Pipeline, source: str) -> dict[str, Any]:
+    """Counts of the pipeline's last landing run: files processed/skipped, rows loaded/quarantined."""
+    resource = pipeline.state.get("sources", {}).get("landing", {}).get("resources", {})
+    return dict(resource.get(f"{source}_files", {}).get(settings.REPORT_KEY, {}))

@@ -1,0 +1,1 @@
+"""Failure visibility: asset checks on raw tables and a run-failure sensor."""

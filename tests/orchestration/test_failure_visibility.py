@@ -1,0 +1,185 @@
+"""Failure visibility: retries of the dlt assets, the run-failure sensor, raw table checks.
+
+Runs are real Dagster runs of the project's assets on the embedded default (a temporary folder).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+from datetime import timedelta
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+from pyiceberg.exceptions import CommitFailedException
+
+from ingestion.landing import QUARANTINE_SCHEMA
+from ingestion.pipeline import make_pipeline
+from ingestion.shop import TABLES, shop
+from ingestion.shop.generator import ShopSimulator
+from ingestion.shop.settings import START_DATE
+from lakehouse.catalog import get_catalog
+from lakehouse.settings import Settings
+from orchestration.defs.dlt.assets import shop_assets
+from orchestration.defs.dlt.retries import RAW_RETRY_POLICY, is_transient, retry_delay
+from orchestration.defs.monitoring.checks import CHECK_NAME, raw_table_checks, table_health
+from orchestration.defs.monitoring.sensors import FAILURES_FILE, lakehouse_run_failure_sensor
+from orchestration.resources import LakehouseResource, build_resources
+
+SCALE_FACTOR = 0.2
+
+
+# --- retries -------------------------------------------------------------------------------------
+def _chained(outer: Exception, inner: BaseException) -> Exception:
+    try:
+        try:
+            raise inner
+        except BaseException as exc:
+            raise outer from exc
+    except Exception as chained:
+        return chained
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+        TimeoutError("read timed out"),
+        OSError(errno.ECONNRESET, "reset by peer"),
+        CommitFailedException("another writer won"),
+        _chained(RuntimeError("pipeline step failed"), ConnectionResetError("reset")),
+    ],
+)
+def test_transient_errors_are_retried(exc: Exception) -> None:
+    assert is_transient(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("scale_factor must be a positive number"),
+        KeyError("column"),
+        OSError(errno.ENOSPC, "no space left"),
+        _chained(RuntimeError("pipeline step failed"), TypeError("bad hint")),
+    ],
+)
+def test_permanent_errors_fail_at_once(exc: Exception) -> None:
+    assert not is_transient(exc)
+
+
+def test_backoff_is_exponential() -> None:
+    assert RAW_RETRY_POLICY.backoff is dg.Backoff.EXPONENTIAL and RAW_RETRY_POLICY.max_retries == 3
+    base = RAW_RETRY_POLICY.delay
+    for n in range(3):  # jitter is +-delay around the exponential base
+        assert (
+            base * (2 ** (n + 1) - 1) - base <= retry_delay(n) <= base * (2 ** (n + 1) - 1) + base
+        )
+
+
+# --- a real failed run, seen by the sensor --------------------------------------------------------
+def test_failed_run_is_recorded_with_next_steps(lakehouse_env: Settings) -> None:
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [shop_assets],
+            partition_key=START_DATE.isoformat(),
+            resources=build_resources(),
+            run_config={"ops": {"shop": {"config": {"scale_factor": -1.0}}}},
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+        # Not transient: failed on the first attempt, no retry.
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        run = instance.get_run_by_id(result.run_id)
+        (failure,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        context = dg.build_run_status_sensor_context(
+            sensor_name=lakehouse_run_failure_sensor.name,
+            dagster_event=failure.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+            resources={
+                "lakehouse": LakehouseResource(
+                    profile="local", data_dir=str(lakehouse_env.data_dir)
+                )
+            },
+        ).for_run_failure()
+        lakehouse_run_failure_sensor(context)
+
+    lines = (lakehouse_env.data_dir / FAILURES_FILE).read_text().splitlines()
+    (record,) = [json.loads(line) for line in lines]
+    assert record["run_id"] == result.run_id
+    assert record["partition"] == START_DATE.isoformat()
+    assert record["failed_steps"] == ["shop"]
+    assert record["error"] == "ValueError: scale_factor must be a positive number, got -1.0"
+    assert record["next_steps"].startswith("ingestion failed")
+
+
+# --- raw table checks ---------------------------------------------------------------------------
+@pytest.fixture
+def loaded(lakehouse_env: Settings) -> Settings:
+    make_pipeline(lakehouse_env).run(shop(START_DATE, scale_factor=SCALE_FACTOR))
+    return lakehouse_env
+
+
+def test_checks_report_row_counts_and_freshness(loaded: Settings) -> None:
+    catalog = get_catalog(loaded)
+    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
+    for table in TABLES:
+        result = table_health(catalog, table)
+        assert result.passed, result.description
+        assert result.metadata["row_count"].value == simulator.read(table, START_DATE).num_rows
+        assert result.metadata["quarantined_rows"].value == 0
+        assert result.metadata["hours_since_last_load"].value < 1
+    # Two days later the same table is stale: a warning that says why.
+    later = table_health(catalog, "orders", now=_now() + timedelta(days=2).total_seconds())
+    assert not later.passed and later.severity is dg.AssetCheckSeverity.WARN
+    assert "last loaded 48 h ago" in later.description
+    missing = table_health(catalog, "refunds")
+    assert not missing.passed and missing.metadata["row_count"].value == 0
+
+
+def test_quarantined_rows_of_a_landed_table_show_in_its_check(loaded: Settings) -> None:
+    catalog = get_catalog(loaded)
+    rows = [
+        {
+            "source": "acme",
+            "table_name": "orders",
+            "ingest_date": "2024-01-01",
+            "file": "f.csv",
+            "line": n,
+            "reason": "bad",
+            "record": None,
+            "quarantined_at": pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
+        }
+        for n in (1, 2)
+    ]
+    table = catalog.create_table("raw.quarantine", schema=QUARANTINE_SCHEMA)
+    table.append(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA))
+    catalog.create_table("raw.acme_orders", schema=pa.schema([pa.field("id", pa.int64())])).append(
+        pa.table({"id": pa.array([1], pa.int64())})
+    )
+    result = table_health(catalog, "acme_orders")
+    assert result.metadata["quarantined_rows"].value == 2 and not result.passed
+    assert "2 row(s) quarantined" in result.description
+    assert table_health(catalog, "orders").metadata["quarantined_rows"].value == 0
+
+
+def test_checks_run_with_the_raw_assets(lakehouse_env: Settings) -> None:
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [shop_assets, raw_table_checks],
+            partition_key=START_DATE.isoformat(),
+            resources=build_resources(),
+            run_config={"ops": {"shop": {"config": {"scale_factor": SCALE_FACTOR}}}},
+            instance=instance,
+        )
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.asset_key.path[-1] for e in evaluations} == set(TABLES)
+    assert all(e.passed and e.check_name == CHECK_NAME for e in evaluations)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
