@@ -11,6 +11,7 @@ from __future__ import annotations
 import dlt
 from dlt.common.configuration.specs import AwsCredentials
 
+from ingestion.destination import idempotent_filesystem
 from lakehouse.catalog import catalog_properties, ensure_namespace, get_catalog
 from lakehouse.layers import Layer
 from lakehouse.settings import CATALOG_NAME, Profile, Settings
@@ -28,12 +29,13 @@ def configure_iceberg_catalog(settings: Settings) -> None:
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 
 
-def destination(settings: Settings) -> dlt.destinations.filesystem:
+def destination(settings: Settings) -> idempotent_filesystem:
+    """dlt's filesystem destination; Iceberg appends are committed once per load job."""
     if settings.profile is Profile.LOCAL:
-        return dlt.destinations.filesystem(bucket_url=settings.warehouse_uri)
+        return idempotent_filesystem(bucket_url=settings.warehouse_uri)
     rest = settings.rest
     assert rest is not None
-    return dlt.destinations.filesystem(
+    return idempotent_filesystem(
         bucket_url=settings.warehouse_uri,
         credentials=AwsCredentials(
             aws_access_key_id=rest.s3_access_key_id,

@@ -1,10 +1,12 @@
-"""One job per layer (like ``make run_bronze`` of older stacks) and one for the whole graph."""
+"""One job per layer (like ``make run_bronze`` of older stacks), one for the landed files and one
+for the whole graph."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from lakehouse.layers import Layer
+from orchestration.defs.landing.assets import landing_assets
 from orchestration.partitions import business_date_partitions
 
 
@@ -24,4 +26,11 @@ lakehouse_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=business_date_partitions,
     description="The whole graph for a business date: dlt into raw, then dbt bronze/silver/gold.",
+)
+
+landing_job = dg.define_asset_job(
+    name="landing_job",
+    selection=dg.AssetSelection.assets(landing_assets),
+    partitions_def=business_date_partitions,
+    description="Load the files landed for an ingest date into raw (and raw.quarantine).",
 )

@@ -1,21 +1,41 @@
 """A shop load in its own process (``python -m tests.integration.shop_load DATE SCALE [BATCH]``).
 
 Settings come from the environment, as in a Dagster run, so a test can start it, SIGKILL it
-mid-load and start it again.
+mid-load and start it again. With ``KILL_AFTER_ICEBERG_APPEND=<table>`` the process SIGKILLs
+itself right after the Iceberg commit of that table's append, before dlt marks the job complete:
+the narrowest window of a crash.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from datetime import date
 
+from ingestion.destination import IdempotentIcebergLoadJob
 from ingestion.pipeline import make_pipeline
 from ingestion.shop import shop
+
+KILL_AFTER_ICEBERG_APPEND = "KILL_AFTER_ICEBERG_APPEND"
+
+
+def kill_after_append(table_name: str) -> None:
+    commit_append = IdempotentIcebergLoadJob.commit_append
+
+    def commit_then_die(self, table, data, properties) -> None:  # type: ignore[no-untyped-def]
+        commit_append(self, table, data, properties)
+        if self.load_table_name == table_name:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    IdempotentIcebergLoadJob.commit_append = commit_then_die  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> None:
     day, scale_factor = date.fromisoformat(argv[0]), float(argv[1])
     batch_size = int(argv[2]) if len(argv) > 2 else 100_000
+    if table_name := os.environ.get(KILL_AFTER_ICEBERG_APPEND):
+        kill_after_append(table_name)
     info = make_pipeline().run(shop(day, scale_factor=scale_factor, batch_size=batch_size))
     print(info, flush=True)
 

@@ -2,6 +2,8 @@
 
 * a load SIGKILLed in the middle of its load step and started again ends with every row once,
   and the ledger neither skips nor repeats a date;
+* a load SIGKILLed right after an append table's Iceberg commit, before dlt marked the job
+  complete, appends nothing again when it resumes (``ingestion.destination``);
 * two processes committing to one Iceberg table at once both succeed (the loser of each race
   retries through ``lakehouse.commits.commit_with_retry``) and no commit is lost.
 
@@ -22,8 +24,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from dlt.common.storages.load_package import ParsedLoadJobFileName
 from pyiceberg.exceptions import CommitFailedException
 
+from ingestion.destination import JOB_ID_PROPERTY, committed_jobs
 from ingestion.pipeline import PIPELINE_NAME
 from ingestion.shop import LEDGER_KEY
 from ingestion.shop.generator import SCHEMAS, TABLES, ShopSimulator
@@ -34,6 +38,7 @@ from lakehouse.layers import Layer
 from lakehouse.paths import REPO_ROOT
 from lakehouse.settings import Settings
 from tests.integration.seaweed import SeaweedFS
+from tests.integration.shop_load import KILL_AFTER_ICEBERG_APPEND
 
 pytestmark = pytest.mark.integration
 
@@ -121,6 +126,52 @@ def test_load_killed_mid_load_ends_with_every_row_once(s3_env: dict[str, str], t
     resources = pipeline.state["sources"]["shop"]["resources"]
     for name in TABLES:
         assert resources[name][LEDGER_KEY] == [D1.isoformat(), D2.isoformat()], name
+
+
+def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
+    s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = Settings.from_env(s3_env)
+    load_dir = settings.dlt_pipelines_dir / PIPELINE_NAME / "load"
+    log = tmp_path / "load.log"
+    appended = "order_items"  # an append table (merge tables upsert: a repeat is harmless)
+
+    # 1. The process SIGKILLs itself right after order_items' rows are committed to Iceberg.
+    killed = _start(
+        "tests.integration.shop_load",
+        {**s3_env, KILL_AFTER_ICEBERG_APPEND: appended},
+        D1.isoformat(),
+        "1.0",
+        log=log,
+    )
+    killed.wait(timeout=PROCESS_TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+    catalog = get_catalog(settings)
+    ((load_id, job_id),) = committed_jobs(catalog.load_table(("raw", appended)))
+    # The window: the rows are in the table, but dlt still has the job as started, not completed.
+    started = load_dir.glob(f"normalized/{load_id}/started_jobs/*")
+    assert job_id in {ParsedLoadJobFileName.parse(p.name).job_id() for p in started}
+
+    # 2. Resume: dlt runs the started job again; the destination sees its marker and skips it.
+    output = _finish(
+        _start("tests.integration.shop_load", s3_env, D1.isoformat(), "1.0", log=log), log
+    )
+    assert not list(load_dir.glob("normalized/*")), "a load package was left pending"
+
+    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
+    for name in TABLES:
+        landed = catalog.load_table(("raw", name))
+        rows = landed.scan().to_arrow()
+        generated = simulator.read(name, D1)
+        assert rows.num_rows == generated.num_rows, name
+        assert _rows(rows, name) == _rows(generated, name), name
+    jobs = [
+        s.summary[JOB_ID_PROPERTY]
+        for s in catalog.load_table(("raw", appended)).snapshots()
+        if s.summary is not None and s.summary[JOB_ID_PROPERTY]
+    ]
+    assert jobs == [job_id]  # one commit for the job, not two
+    assert "not appending it again" in output
 
 
 def test_stale_writer_fails_cleanly_then_retries(s3_env: dict[str, str]) -> None:

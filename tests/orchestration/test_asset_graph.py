@@ -10,11 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.landing.settings import QUARANTINE_TABLE
+from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.layers import Layer
 from lakehouse.paths import REPO_ROOT
+from orchestration.defs.landing.sources import landed_tables
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
-RAW_TABLES = {"customers", "products", "orders", "order_items", "payments"}
+LANDING_TABLES = {*landed_tables(), QUARANTINE_TABLE}
 
 
 def graph_shape(defs: dg.Definitions) -> dict[str, dict]:
@@ -41,8 +44,11 @@ def test_asset_graph_matches_snapshot(defs):
 
 
 def test_raw_assets_are_the_dlt_tables(defs):
+    """raw holds the shop tables and the landed tables (with their quarantine), nothing else."""
     raw = {k for k in graph_shape(defs) if k.startswith("raw/")}
-    assert raw == {f"raw/{t}" for t in RAW_TABLES}
+    assert set(SHOP_TABLES) == {"customers", "products", "orders", "order_items", "payments"}
+    assert "partners_stores" in LANDING_TABLES  # the example declared source shows in the graph
+    assert raw == {f"raw/{t}" for t in {*SHOP_TABLES, *LANDING_TABLES}}
 
 
 def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
@@ -58,8 +64,9 @@ def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
     }
     assert source_keys, "the dbt project declares no sources"
     assert source_keys <= materializable, source_keys - materializable
+    # Every source is a dlt table; raw may hold tables no model reads yet (landed files).
     dlt_keys = {k for k in materializable if k.path[0] == Layer.RAW.value}
-    assert source_keys == dlt_keys
+    assert source_keys <= dlt_keys, source_keys - dlt_keys
 
 
 def test_one_connected_graph_from_raw_to_gold(defs):
@@ -94,6 +101,11 @@ def test_jobs_per_layer_and_for_the_whole_graph(defs):
             if k.path[0] == layer.value and graph.get(k).is_materializable
         }
         assert expected and job.asset_layer.selected_asset_keys == expected, layer
+    landing = defs.resolve_job_def("landing_job")
+    assert landing.asset_layer.selected_asset_keys == {
+        dg.AssetKey([Layer.RAW.value, t]) for t in LANDING_TABLES
+    }
+    assert landing.partitions_def is not None
     full = defs.resolve_job_def("lakehouse_job")
     assert full.asset_layer.selected_asset_keys == {
         k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable

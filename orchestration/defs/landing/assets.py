@@ -1,0 +1,175 @@
+"""The landing source's tables as partitioned assets: partition = ingest date (folder name).
+
+One multi-asset loads every declared source (``sources.py``) for the run's dates: the good rows
+of ``<root>/<source>/<day>/`` into ``raw/<source>_<table>``, bad rows and files into
+``raw/quarantine`` (shared by all sources, so one step writes it). Each source has its own dlt
+pipeline and ledger (``landing_<source>``), so a file is loaded once however often a date is run.
+A date with no landed files is a no-op. The check ``nothing_quarantined`` warns when the run sent
+rows to quarantine, with the count per table and the reasons.
+"""
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import In
+
+from ingestion.landing import landing, last_run_report
+from ingestion.landing.helpers import list_files
+from ingestion.landing.settings import QUARANTINE_TABLE
+from ingestion.pipeline import make_pipeline
+from lakehouse.catalog import get_catalog, table_identifier
+from lakehouse.layers import Layer
+from lakehouse.settings import Settings
+from orchestration.defs.dlt.assets import business_dates
+from orchestration.defs.dlt.retries import retry_transient_errors
+from orchestration.defs.landing.sources import LANDING_SOURCES, landed_tables
+from orchestration.partitions import business_date_partitions, single_run_backfill
+from orchestration.resources import LakehouseResource
+
+QUARANTINE_KEY = dg.AssetKey([Layer.RAW.value, QUARANTINE_TABLE])
+CHECK_NAME = "nothing_quarantined"
+TOP_REASONS = 10
+
+
+class LandingConfig(dg.Config):
+    """Run config of the landing assets."""
+
+    root: str | None = None  # the landing folder or URL; default <LAKEHOUSE_DATA_DIR>/landing
+    sources: list[str] | None = None  # declared sources to load; all of them by default
+
+
+def landing_root(settings: Settings, config: LandingConfig) -> str:
+    return config.root or str(settings.data_dir / "landing")
+
+
+def storage_options(settings: Settings, root: str) -> dict[str, Any] | None:
+    """fsspec options for an ``s3://`` landing root: the deployment's S3 credentials."""
+    if not root.startswith("s3://") or settings.rest is None:
+        return None
+    rest = settings.rest
+    return {
+        "key": rest.s3_access_key_id,
+        "secret": rest.s3_secret_access_key,
+        "client_kwargs": {"endpoint_url": rest.s3_endpoint, "region_name": rest.s3_region},
+    }
+
+
+def _spec(table: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=dg.AssetKey([Layer.RAW.value, table]),
+        description=description,
+        kinds={"dlt", "iceberg"},
+    )
+
+
+@dg.multi_asset(
+    name="landing",
+    specs=[
+        *(_spec(t, f"Landed files of raw.{t}, validated.") for t in landed_tables()),
+        _spec(QUARANTINE_TABLE, "Rejected landed rows and files, with the reason."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset=QUARANTINE_KEY,
+            description="Warns when the run quarantined landed rows (count and reasons).",
+        )
+    ],
+    group_name=Layer.RAW.value,
+    partitions_def=business_date_partitions,
+    backfill_policy=single_run_backfill,
+)
+def landing_assets(
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, config: LandingConfig
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    settings = lakehouse.settings()
+    root = landing_root(settings, config)
+    options = storage_options(settings, root)
+    unknown = set(config.sources or ()) - set(LANDING_SOURCES)
+    if unknown:
+        raise ValueError(f"undeclared landing source(s) {sorted(unknown)}: see sources.py")
+    loaded: Counter[str] = Counter()
+    quarantined = 0
+    load_ids: list[str] = []
+    with retry_transient_errors(context):
+        for source in config.sources or list(LANDING_SOURCES):
+            pipeline = None
+            for day in business_dates(context):
+                if next(list_files(root, source, day.isoformat(), options), None) is None:
+                    context.log.info(
+                        f"landing: no files under {root}/{source}/{day}; nothing to load"
+                    )
+                    continue
+                pipeline = pipeline or make_pipeline(settings, name=f"landing_{source}")
+                info = pipeline.run(landing(root, source, LANDING_SOURCES[source], day, options))
+                report = last_run_report(pipeline, source)
+                context.log.info(f"landing {source} {day}: {report}")
+                load_ids.extend(info.loads_ids)
+                loaded.update(report.get("rows_by_table", {}))
+                quarantined += int(report.get("rows_quarantined", 0))
+
+    catalog = get_catalog(settings)
+    for table in landed_tables():
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey([Layer.RAW.value, table]),
+            metadata={"rows_loaded": loaded[table], **_table_metadata(catalog, table)},
+        )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
+        metadata={"rows_quarantined": quarantined, **_table_metadata(catalog, QUARANTINE_TABLE)},
+    )
+    yield quarantine_check(catalog, load_ids, quarantined)
+
+
+def _table_metadata(catalog: Catalog, table: str) -> dict[str, Any]:
+    try:
+        snapshot = catalog.load_table(table_identifier(Layer.RAW, table)).current_snapshot()
+    except NoSuchTableError:
+        snapshot = None
+    if snapshot is None:
+        return {"dagster/row_count": 0}
+    return {
+        "dagster/row_count": int(snapshot.summary["total-records"] or 0),
+        "iceberg_snapshot_id": str(snapshot.snapshot_id),
+    }
+
+
+def quarantine_check(
+    catalog: Catalog, load_ids: list[str], quarantined: int
+) -> dg.AssetCheckResult:
+    """Passes when the run's loads quarantined nothing; warns with counts and reasons if not."""
+    by_table: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    if quarantined and load_ids:
+        rows = (
+            catalog.load_table(table_identifier(Layer.RAW, QUARANTINE_TABLE))
+            .scan(
+                row_filter=In("_dlt_load_id", load_ids),
+                selected_fields=("source", "table_name", "reason"),
+            )
+            .to_arrow()
+        )
+        names = pc.binary_join_element_wise(rows["source"], rows["table_name"], "_")
+        by_table.update(names.to_pylist())
+        reasons.update(rows["reason"].to_pylist())
+    return dg.AssetCheckResult(
+        asset_key=QUARANTINE_KEY,
+        check_name=CHECK_NAME,
+        passed=quarantined == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{quarantined} landed row(s) or file(s) quarantined: see raw.quarantine"
+            if quarantined
+            else "nothing quarantined"
+        ),
+        metadata={
+            "quarantined_rows": quarantined,
+            "quarantined_by_table": dg.MetadataValue.json(dict(by_table)),
+            "reasons": dg.MetadataValue.json(dict(reasons.most_common(TOP_REASONS))),
+        },
+    )
