@@ -32,3 +32,23 @@
     {%- endif -%}
     {{ return(dbt.is_incremental()) }}
 {% endmacro %}
+
+
+{#-
+    The rows of the CTE `source` an incremental run recomputes: every row of each key that has a
+    row in the incremental window (a key's whole history, so late and re-sent rows give the same
+    result as a full refresh). On a full refresh: all of `source`.
+-#}
+{% macro changed_key_history(source, key) -%}
+    {%- if is_incremental() %}
+    select {{ source }}.*
+    from {{ source }}
+    inner join (
+        select distinct {{ key }} from {{ source }}
+        where {{ incremental_window() }}
+    ) changed_keys
+        on {{ source }}.{{ key }} = changed_keys.{{ key }}
+    {%- else %}
+    select * from {{ source }}
+    {%- endif %}
+{%- endmacro %}

@@ -13,73 +13,15 @@ source as (
 
 ),
 
-{% if is_incremental() %}
-changed_keys as (
-
-    select distinct product_id from source
-    where {{ incremental_window() }}
-
-),
-
 history as (
 
-    select source.*
-    from source
-    inner join changed_keys on source.product_id = changed_keys.product_id
-
-),
-{% else %}
-history as (
-
-    select * from source
-
-),
-{% endif %}
-
-deduplicated as (
-
-    -- A version delivered twice counts once: keep its earliest arrival.
-    select *
-    from (
-        select
-            history.*,
-            row_number() over (
-                partition by product_id, updated_at
-                order by arrived_at
-            ) as arrival_rank
-        from history
-    ) ranked
-    where arrival_rank = 1
-
-),
-
-versioned as (
-
-    select
-        deduplicated.*,
-        row_number() over (
-            partition by product_id order by updated_at
-        ) as version_number,
-        -- The next version ends this one, so versions are contiguous by construction.
-        lead(updated_at) over (
-            partition by product_id order by updated_at
-        ) as next_version_from
-    from deduplicated
+    {{ changed_key_history('source', 'product_id') }}
 
 ),
 
 validity as (
 
-    select
-        versioned.*,
-        -- The first known version also covers the time between creation and its first update,
-        -- so an order placed in that gap still finds the product.
-        case
-            when version_number = 1 and created_at < updated_at then created_at
-            else updated_at
-        end as valid_from,
-        next_version_from as valid_to
-    from versioned
+    {{ scd2_versions('history', 'product_id') }}
 
 ),
 

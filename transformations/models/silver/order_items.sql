@@ -11,28 +11,11 @@ source as (
 
 ),
 
-{% if is_incremental() %}
-changed_keys as (
-
-    select distinct order_item_id from source
-    where {{ incremental_window() }}
-
-),
-
 history as (
 
-    select source.*
-    from source
-    inner join changed_keys on source.order_item_id = changed_keys.order_item_id
+    {{ changed_key_history('source', 'order_item_id') }}
 
 ),
-{% else %}
-history as (
-
-    select * from source
-
-),
-{% endif %}
 
 ranked as (
 
