@@ -71,9 +71,9 @@ select i.order_item_id, i.order_id, i.product_id, p.product_key, o.customer_id, 
 from order_items i
 left join orders o using (order_id)
 left join products p on i.product_id = p.product_id and i.created_at >= p.valid_from
-    and (p.valid_to is null or i.created_at < p.valid_to)
+    and i.created_at < coalesce(p.valid_to, timestamptz '9999-12-31')
 left join customers c on o.customer_id = c.customer_id and i.created_at >= c.valid_from
-    and (c.valid_to is null or i.created_at < c.valid_to);
+    and i.created_at < coalesce(c.valid_to, timestamptz '9999-12-31');
 
 create or replace table fct_orders as
 with items as (
@@ -91,7 +91,7 @@ select o.order_id, o.customer_id, c.customer_key, o.ordered_at, o.order_date, o.
        coalesce(paid.payment_count, 0) as payment_count, coalesce(paid.paid_amount, 0) as paid_amount
 from orders o
 left join customers c on o.customer_id = c.customer_id and o.ordered_at >= c.valid_from
-    and (c.valid_to is null or o.ordered_at < c.valid_to)
+    and o.ordered_at < coalesce(c.valid_to, timestamptz '9999-12-31')
 left join items using (order_id)
 left join paid using (order_id);
 

@@ -158,13 +158,39 @@ def test_rerun_duplicates_nothing_and_next_day_adds_exactly_one_day(defs, backfi
     revenue_before = gold(settings, "select * from gold.daily_revenue order by 1")
 
     run_job(defs, instance, days=DAYS)  # the same backfill again
-    run_job(defs, instance, day=DAYS[1])  # and one of its dates on its own
+    rerun = run_job(defs, instance, day=DAYS[1])  # and one of its dates on its own
 
     assert {name: content_hash(raw_table(settings, name)) for name in RAW_TABLES} == before
     assert gold(settings, "select * from gold.daily_revenue order by 1") == revenue_before
+    # nothing new in raw and an unchanged project: dbt is not run again
+    assert dbt_outcome(rerun) == {"unchanged inputs, skipped"}
 
     next_day = DAYS[-1] + timedelta(days=1)
-    run_job(defs, instance, day=next_day)
+    next_run = run_job(defs, instance, day=next_day)
+    assert dbt_outcome(next_run) == {None}  # new raw snapshots: dbt builds
     expected = source_rows_per_day([*DAYS, next_day])
     for name in RAW_TABLES:
         assert rows_per_arrival_date(raw_table(settings, name)) == expected[name], name
+    assert gold(settings, "select max(order_date) from gold.daily_revenue") == [(next_day,)]
+
+
+def test_forced_build_runs_dbt_even_with_unchanged_inputs(defs, backfilled):
+    _, instance = backfilled
+    job = defs.resolve_job_def("gold_job")
+    config = {"ops": {"lakehouse_dbt_assets": {"config": {"force": True}}}}
+    result = job.execute_in_process(
+        instance=instance, partition_key=DAYS[0].isoformat(), run_config=config
+    )
+    assert result.success
+    assert dbt_outcome(result) == {None}
+
+
+def dbt_outcome(result) -> set:
+    """The skip marker on every dbt materialization of a run (None where dbt really ran)."""
+    outcomes = set()
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.path[0] in {"bronze", "silver", "gold"}:
+            marker = materialization.metadata.get("dbt")
+            outcomes.add(marker.value if marker else None)
+    return outcomes

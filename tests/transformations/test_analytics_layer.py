@@ -11,7 +11,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from conftest import dump_tables, run_dbt
 from test_dbt_project import (
     customer_versions,
     expected_orders,
@@ -20,8 +19,10 @@ from test_dbt_project import (
     naive_utc,
 )
 
+from tests.transformations.conftest import dump_tables, run_dbt
+
 if TYPE_CHECKING:
-    from conftest import DbtRun, IncrementalRuns
+    from tests.transformations.conftest import DbtRun, IncrementalRuns
 
 Rows = dict[str, list[dict[str, Any]]]
 CENT = Decimal("0.01")

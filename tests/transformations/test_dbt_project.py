@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 if TYPE_CHECKING:
-    from conftest import DbtRun  # the fixtures' result type (tests/transformations/conftest.py)
+    from tests.transformations.conftest import (
+        DbtRun,  # the fixtures' result type (tests/transformations/conftest.py)
+    )
 
 
 Rows = dict[str, list[dict[str, Any]]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 from dagster_dbt import DbtProject
@@ -21,3 +22,9 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, target=target, target_path=f"target/{target}")
     project.prepare_if_dev()
     return project
+
+
+@cache
+def dbt_project_manifest() -> dict:
+    """The parsed manifest the code location was loaded with."""
+    return json.loads(dbt_project().manifest_path.read_text())

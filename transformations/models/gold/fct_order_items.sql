@@ -49,12 +49,10 @@ joined as (
         on order_items.order_id = orders.order_id
     left join products
         on order_items.product_id = products.product_id
-        and order_items.created_at >= products.valid_from
-        and (products.valid_to is null or order_items.created_at < products.valid_to)
+        and {{ valid_at('products', 'order_items.created_at') }}
     left join customers
         on orders.customer_id = customers.customer_id
-        and order_items.created_at >= customers.valid_from
-        and (customers.valid_to is null or order_items.created_at < customers.valid_to)
+        and {{ valid_at('customers', 'order_items.created_at') }}
 
 )
 

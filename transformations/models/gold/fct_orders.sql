@@ -71,8 +71,7 @@ joined as (
     from orders
     left join customers
         on orders.customer_id = customers.customer_id
-        and orders.ordered_at >= customers.valid_from
-        and (customers.valid_to is null or orders.ordered_at < customers.valid_to)
+        and {{ valid_at('customers', 'orders.ordered_at') }}
     left join item_totals
         on orders.order_id = item_totals.order_id
     left join payment_totals
