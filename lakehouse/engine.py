@@ -79,7 +79,7 @@ def refresh_layer_views(
     if not names:
         log.warning(
             "No Iceberg tables in namespace '%s' yet: materialize the ingestion assets first "
-            "(make demo, or the 'ingest' job in `make dev`).",
+            "(make demo, or the 'raw_job' in `make dev`).",
             layer.value,
         )
     return names
