@@ -48,11 +48,18 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
             )
         checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         passed = sum(1 for e in checks if e.event_specific_data.passed)
-        print(
-            f"      done in {time.monotonic() - started:.1f}s; "
-            f"{passed}/{len(checks)} data tests passed",
-            flush=True,
-        )
+        outcome = f"{passed}/{len(checks)} checks passed"
+        if dbt_skipped(result):
+            outcome += "; dbt skipped: no new raw data and no model changed since the last build"
+        print(f"      done in {time.monotonic() - started:.1f}s; {outcome}", flush=True)
+
+
+def dbt_skipped(result: dg.ExecuteInProcessResult) -> bool:
+    """True when the dbt step found its inputs unchanged and built nothing."""
+    return any(
+        "dbt" in event.event_specific_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    )
 
 
 def report(settings: Settings) -> None:
