@@ -76,7 +76,17 @@ def generate_project(root: Path, models: int) -> Path:
         parent = "{{ source('raw', 'events') }}" if i < 10 else f"{{{{ ref('m{i // 10:04d}') }}}}"
         (root / "models" / f"m{i:04d}.sql").write_text(f"select * from {parent}\n")
     subprocess.run(
-        [DBT, "parse", "--quiet", "--project-dir", str(root), "--profiles-dir", str(root)],
+        [
+            DBT,
+            "parse",
+            "--quiet",
+            "--target",
+            "dev",
+            "--project-dir",
+            str(root),
+            "--profiles-dir",
+            str(root),
+        ],
         check=True,
     )
     return root / "target" / "manifest.json"
