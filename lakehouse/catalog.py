@@ -10,7 +10,8 @@ import contextlib
 from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NamespaceAlreadyExistsError
+from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchNamespaceError
+from pyiceberg.table import Table
 
 from lakehouse.layers import Layer
 from lakehouse.settings import CATALOG_NAME, Profile, Settings
@@ -72,3 +73,19 @@ def ensure_namespace(catalog: Catalog, layer: Layer) -> None:
 
 def table_identifier(layer: Layer, table: str) -> str:
     return f"{layer.value}.{table}"
+
+
+def layer_tables(catalog: Catalog, layer: Layer) -> dict[str, Table]:
+    """The data tables of ``layer`` by name, sorted; none if the namespace does not exist yet.
+
+    dlt's own bookkeeping tables (``_dlt_*``) are not data and are left out.
+    """
+    try:
+        identifiers = catalog.list_tables(layer.value)
+    except NoSuchNamespaceError:
+        return {}
+    return {
+        identifier[-1]: catalog.load_table(identifier)
+        for identifier in sorted(identifiers)
+        if not identifier[-1].startswith("_dlt")
+    }

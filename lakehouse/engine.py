@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchNamespaceError
 
+from lakehouse.catalog import layer_tables
 from lakehouse.layers import Layer
 
 log = logging.getLogger(__name__)
@@ -60,20 +60,12 @@ def refresh_layer_views(
     conn: duckdb.DuckDBPyConnection, catalog: Catalog, layer: Layer = Layer.RAW
 ) -> list[str]:
     """(Re)create one view per Iceberg table of ``layer`` at its current metadata file."""
-    try:
-        identifiers = catalog.list_tables(layer.value)
-    except NoSuchNamespaceError:
-        identifiers = []
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {layer.value}")
     names = []
-    for identifier in identifiers:
-        name = identifier[-1]
-        if name.startswith("_dlt"):
-            continue  # dlt's bookkeeping tables are not data
-        location = catalog.load_table(identifier).metadata_location
+    for name, table in layer_tables(catalog, layer).items():
         conn.execute(
             f'CREATE OR REPLACE VIEW {layer.value}."{name}" AS '
-            f"SELECT * FROM iceberg_scan('{location}')"
+            f"SELECT * FROM iceberg_scan('{table.metadata_location}')"
         )
         names.append(name)
     if not names:

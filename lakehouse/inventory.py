@@ -7,25 +7,21 @@ import hashlib
 import duckdb
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchNamespaceError
+from pyiceberg.table import Table
 
+from lakehouse.catalog import layer_tables
 from lakehouse.layers import Layer
 
 
 def iceberg_row_counts(catalog: Catalog, layer: Layer = Layer.RAW) -> dict[str, int]:
     """Rows per Iceberg table of ``layer``, from snapshot summaries (no data is scanned)."""
-    counts: dict[str, int] = {}
-    try:
-        identifiers = catalog.list_tables(layer.value)
-    except NoSuchNamespaceError:
-        return counts
-    for identifier in sorted(identifiers):
-        name = identifier[-1]
-        if name.startswith("_dlt"):
-            continue
-        snapshot = catalog.load_table(identifier).current_snapshot()
-        counts[name] = int(snapshot.summary["total-records"]) if snapshot else 0
-    return counts
+    return {name: table_row_count(table) for name, table in layer_tables(catalog, layer).items()}
+
+
+def table_row_count(table: Table) -> int:
+    """Rows of an Iceberg table from its current snapshot's summary (no data is scanned)."""
+    snapshot = table.current_snapshot()
+    return int(snapshot.summary["total-records"]) if snapshot else 0
 
 
 def content_hash(table: pa.Table) -> str:
@@ -47,14 +43,9 @@ def content_hash(table: pa.Table) -> str:
 
 def table_content_hashes(catalog: Catalog, layer: Layer = Layer.RAW) -> dict[str, str]:
     """``content_hash`` of every data table of ``layer`` (dlt's own tables skipped)."""
-    try:
-        identifiers = catalog.list_tables(layer.value)
-    except NoSuchNamespaceError:
-        return {}
     return {
-        identifier[-1]: content_hash(catalog.load_table(identifier).scan().to_arrow())
-        for identifier in sorted(identifiers)
-        if not identifier[-1].startswith("_dlt")
+        name: content_hash(table.scan().to_arrow())
+        for name, table in layer_tables(catalog, layer).items()
     }
 
 

@@ -21,77 +21,16 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from ingestion.shop.generator import SCHEMAS
 from lakehouse.catalog import get_catalog
 from lakehouse.paths import DBT_PROJECT_DIR
 from lakehouse.settings import Settings
 
 DBT = Path(sys.executable).with_name("dbt")
 
-TS = pa.timestamp("us", tz="UTC")
-MONEY = pa.decimal128(12, 2)
 
-# The raw table contract (dlt's `_dlt_load_id` is optional and left out here).
-RAW_SCHEMAS: dict[str, pa.Schema] = {
-    "customers": pa.schema(
-        [
-            ("customer_id", pa.int64()),
-            ("first_name", pa.string()),
-            ("last_name", pa.string()),
-            ("email", pa.string()),
-            ("city", pa.string()),
-            ("country", pa.string()),
-            ("segment", pa.string()),
-            ("created_at", TS),
-            ("updated_at", TS),
-            ("_arrived_at", TS),
-        ]
-    ),
-    "products": pa.schema(
-        [
-            ("product_id", pa.int64()),
-            ("sku", pa.string()),
-            ("product_name", pa.string()),
-            ("category", pa.string()),
-            ("unit_price", MONEY),
-            ("created_at", TS),
-            ("updated_at", TS),
-            ("_arrived_at", TS),
-        ]
-    ),
-    "orders": pa.schema(
-        [
-            ("order_id", pa.int64()),
-            ("customer_id", pa.int64()),
-            ("ordered_at", TS),
-            ("status", pa.string()),
-            ("channel", pa.string()),
-            ("updated_at", TS),
-            ("_arrived_at", TS),
-        ]
-    ),
-    "order_items": pa.schema(
-        [
-            ("order_item_id", pa.int64()),
-            ("order_id", pa.int64()),
-            ("product_id", pa.int64()),
-            ("quantity", pa.int64()),
-            ("unit_price", MONEY),
-            ("discount_amount", MONEY),
-            ("created_at", TS),
-            ("_arrived_at", TS),
-        ]
-    ),
-    "payments": pa.schema(
-        [
-            ("payment_id", pa.int64()),
-            ("order_id", pa.int64()),
-            ("payment_method", pa.string()),
-            ("amount", MONEY),
-            ("paid_at", TS),
-            ("_arrived_at", TS),
-        ]
-    ),
-}
+# The raw table contract is the source's own (dlt's `_dlt_load_id` is optional, left out).
+RAW_SCHEMAS: dict[str, pa.Schema] = SCHEMAS
 
 
 def utc(*args: int) -> datetime:

@@ -17,22 +17,17 @@ from typing import Any
 
 import dagster as dg
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchNamespaceError
 
+from lakehouse.catalog import layer_tables
 from lakehouse.layers import Layer
 
 
 def raw_snapshots(catalog: Catalog) -> dict[str, int | None]:
     """The current snapshot id of every raw table (metadata only, no data read)."""
-    try:
-        identifiers = catalog.list_tables(Layer.RAW.value)
-    except NoSuchNamespaceError:
-        return {}
-    snapshots = {}
-    for identifier in sorted(identifiers):
-        snapshot = catalog.load_table(identifier).current_snapshot()
-        snapshots[".".join(identifier)] = snapshot.snapshot_id if snapshot else None
-    return snapshots
+    return {
+        name: snapshot.snapshot_id if (snapshot := table.current_snapshot()) else None
+        for name, table in layer_tables(catalog, Layer.RAW).items()
+    }
 
 
 def project_checksums(manifest: Mapping[str, Any]) -> dict[str, str]:

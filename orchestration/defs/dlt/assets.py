@@ -11,10 +11,11 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 from ingestion.pipeline import PIPELINE_NAME, make_pipeline
 from ingestion.shop import shop
 from ingestion.shop.settings import START_DATE
-from lakehouse.catalog import get_catalog, table_identifier
+from lakehouse.catalog import get_catalog
 from lakehouse.layers import Layer
 from orchestration.defs.dlt.retries import retry_transient_errors
 from orchestration.defs.dlt.translator import RawTranslator
+from orchestration.defs.metadata import raw_table_metadata
 from orchestration.partitions import business_date_partitions, single_run_backfill
 from orchestration.resources import LakehouseResource
 
@@ -73,8 +74,6 @@ def shop_assets(
                 last_metadata[result.asset_key] = metadata
     catalog = get_catalog(settings)
     for key, metadata in last_metadata.items():
-        table = catalog.load_table(table_identifier(Layer.RAW, key.path[-1]))
-        snapshot = table.current_snapshot()
         by_day = rows_by_key[key]
         yield dg.MaterializeResult(
             asset_key=key,
@@ -82,7 +81,6 @@ def shop_assets(
                 **metadata,
                 "rows_loaded": dg.MetadataValue.int(sum(by_day.values())),
                 "rows_loaded_by_business_date": dg.MetadataValue.json(by_day),
-                "dagster/row_count": int(snapshot.summary["total-records"]) if snapshot else 0,
-                "iceberg_snapshot_id": str(snapshot.snapshot_id) if snapshot else "",
+                **raw_table_metadata(catalog, key.path[-1]),
             },
         )

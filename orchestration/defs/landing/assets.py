@@ -15,7 +15,6 @@ from typing import Any
 import dagster as dg
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import In
 
 from ingestion.landing import landing, last_run_report
@@ -28,6 +27,7 @@ from lakehouse.settings import Settings
 from orchestration.defs.dlt.assets import business_dates
 from orchestration.defs.dlt.retries import retry_transient_errors
 from orchestration.defs.landing.sources import LANDING_SOURCES, landed_tables
+from orchestration.defs.metadata import raw_table_metadata
 from orchestration.partitions import business_date_partitions, single_run_backfill
 from orchestration.resources import LakehouseResource
 
@@ -117,26 +117,13 @@ def landing_assets(
     for table in landed_tables():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey([Layer.RAW.value, table]),
-            metadata={"rows_loaded": loaded[table], **_table_metadata(catalog, table)},
+            metadata={"rows_loaded": loaded[table], **raw_table_metadata(catalog, table)},
         )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
-        metadata={"rows_quarantined": quarantined, **_table_metadata(catalog, QUARANTINE_TABLE)},
+        metadata={"rows_quarantined": quarantined, **raw_table_metadata(catalog, QUARANTINE_TABLE)},
     )
     yield quarantine_check(catalog, load_ids, quarantined)
-
-
-def _table_metadata(catalog: Catalog, table: str) -> dict[str, Any]:
-    try:
-        snapshot = catalog.load_table(table_identifier(Layer.RAW, table)).current_snapshot()
-    except NoSuchTableError:
-        snapshot = None
-    if snapshot is None:
-        return {"dagster/row_count": 0}
-    return {
-        "dagster/row_count": int(snapshot.summary["total-records"] or 0),
-        "iceberg_snapshot_id": str(snapshot.snapshot_id),
-    }
 
 
 def quarantine_check(
