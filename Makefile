@@ -38,7 +38,9 @@ $(CURDIR)/.tools/bin/uv:
 .PHONY: setup
 setup: $(UV) .env ## Install the locked environment (.venv) and the local settings file
 	@echo "==> installing the locked environment with uv"
-	$(UV) sync --frozen
+	@# Bytecode at install time: every run starts a fresh interpreter (and dbt one more), and
+	@# without .pyc files (or with PYTHONDONTWRITEBYTECODE set) each one recompiles its imports.
+	$(UV) sync --frozen --compile-bytecode
 	@mkdir -p "$(DAGSTER_HOME)" && cp -n orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
 
 .PHONY: manifest

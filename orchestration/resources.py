@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
+from packaging import version
 
 from lakehouse.settings import Settings
 from orchestration.defs.dbt.project import dbt_project
@@ -27,13 +30,27 @@ class LakehouseResource(dg.ConfigurableResource):
         )
 
 
+class InstalledDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt CLI resource, told the dbt version by the installed package.
+
+    Upstream runs ``dbt --version`` once per run to learn it, and that command asks PyPI for the
+    latest dbt-core and adapter releases: 5 s of every run here, up to three 1 s timeouts in a
+    cluster without egress. The executable is the one installed beside this interpreter, so the
+    package metadata gives the same answer.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(installed_version("dbt-core"))
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "lakehouse": LakehouseResource(
             profile=dg.EnvVar("LAKEHOUSE_PROFILE"), data_dir=dg.EnvVar("LAKEHOUSE_DATA_DIR")
         ),
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(
+        "dbt": InstalledDbtCliResource(
             project_dir=dbt_project(),
             target=dg.EnvVar("DBT_TARGET"),
             # The dbt installed beside this interpreter, whether or not its venv is on PATH.

@@ -65,6 +65,9 @@ def lakehouse_dbt_assets(
         return
     args = [
         "build",
+        # Unit tests have fixed inputs: they run in `make test` and CI, not on every data run.
+        "--exclude-resource-type",
+        "unit_test",
         "--vars",
         json.dumps(business_date_vars(context)),
         "--log-path",
