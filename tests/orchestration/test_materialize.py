@@ -157,13 +157,15 @@ def test_rerun_duplicates_nothing_and_next_day_adds_exactly_one_day(defs, backfi
     before = {name: content_hash(raw_table(settings, name)) for name in RAW_TABLES}
     revenue_before = gold(settings, "select * from gold.daily_revenue order by 1")
 
-    run_job(defs, instance, days=DAYS)  # the same backfill again
+    again = run_job(defs, instance, days=DAYS)  # the same backfill again
     rerun = run_job(defs, instance, day=DAYS[1])  # and one of its dates on its own
 
     assert {name: content_hash(raw_table(settings, name)) for name in RAW_TABLES} == before
     assert gold(settings, "select * from gold.daily_revenue order by 1") == revenue_before
-    # nothing new in raw and an unchanged project: dbt is not run again
-    assert dbt_outcome(rerun) == {"unchanged inputs, skipped"}
+    # the same dates on the same raw snapshots and project: dbt is not run again
+    assert dbt_outcome(again) == {"unchanged inputs, skipped"}
+    # a date not built on these inputs yet is built (and changes nothing)
+    assert dbt_outcome(rerun) == {None}
 
     next_day = DAYS[-1] + timedelta(days=1)
     next_run = run_job(defs, instance, day=next_day)
@@ -194,3 +196,34 @@ def dbt_outcome(result) -> set:
             marker = materialization.metadata.get("dbt")
             outcomes.add(marker.value if marker else None)
     return outcomes
+
+
+def test_each_run_builds_its_own_window_of_dates(defs, tmp_path, monkeypatch):
+    """Raw rows loaded without a dbt build must be built by their own date's run, not before.
+
+    Date 3 reaches raw first (raw_job), then date 2 runs the whole graph, then date 3 does. The
+    date-2 build must process date 2 only (the partition window reaches dbt; without it the
+    incremental models take everything that arrived after their latest row, date 3 included),
+    and the date-3 run must build although raw did not change since the date-2 build.
+    """
+    monkeypatch.setenv("LAKEHOUSE_PROFILE", "local")
+    monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DBT_TARGET", "local")
+    settings = Settings.from_env()
+    latest_order_date = "select max(order_date) from gold.daily_revenue"
+    with dg.instance_for_test() as instance:
+        run_job(defs, instance, day=DAYS[0])
+        raw_only = defs.resolve_job_def("raw_job").execute_in_process(
+            instance=instance, partition_key=DAYS[2].isoformat()
+        )
+        assert raw_only.success
+        run_job(defs, instance, day=DAYS[1])
+        assert gold(settings, latest_order_date) == [(DAYS[1],)]
+        last = run_job(defs, instance, day=DAYS[2])
+    assert dbt_outcome(last) == {None}
+    assert gold(settings, latest_order_date) == [(DAYS[2],)]
+    expected = expected_daily_revenue(settings)
+    assert (
+        gold(settings, "select order_date, orders, net_revenue from gold.daily_revenue order by 1")
+        == expected
+    )

@@ -1,17 +1,29 @@
 {#-
-    Predicate selecting the bronze rows an incremental run must look at. With the vars
-    business_date_start / business_date_end (end exclusive; what each Dagster partition run passes)
-    it is that window of business dates, so backfills in any order are picked up; without them it
-    is everything that arrived after the latest arrival already in {{ this }}.
-    Models use it only to find the *keys* touched, then recompute those keys from their whole
-    history, so an incremental run gives the same rows as a full refresh.
+    The business dates a run processes, [start, end) with end exclusive, or none: from the vars
+    business_date_start / business_date_end when given (`dbt build --vars ...`), else from the
+    environment variables LAKEHOUSE_BUSINESS_DATE_START / _END, which is how Dagster passes each
+    partition run's window: dbt re-parses the whole project whenever --vars change, while an
+    environment variable read only when SQL is compiled leaves partial parsing intact.
+-#}
+{% macro business_date_window() -%}
+    {%- set start = var('business_date_start', env_var('LAKEHOUSE_BUSINESS_DATE_START', '')) -%}
+    {%- set end = var('business_date_end', env_var('LAKEHOUSE_BUSINESS_DATE_END', '')) -%}
+    {{ return({'start': start, 'end': end} if start else none) }}
+{%- endmacro %}
+
+
+{#-
+    Predicate selecting the bronze rows an incremental run must look at: the rows of the
+    business_date_window() when there is one (each Dagster partition run has one, so backfills in
+    any order are picked up), else everything that arrived after the latest arrival already in
+    {{ this }}. Models use it only to find the *keys* touched, then recompute those keys from their
+    whole history, so an incremental run gives the same rows as a full refresh.
 -#}
 {% macro incremental_window(business_date='business_date', arrived_at='arrived_at') -%}
-    {%- set start = var('business_date_start', none) -%}
-    {%- set end = var('business_date_end', none) -%}
-    {%- if start -%}
-        {{ business_date }} >= cast('{{ start }}' as date)
-        {%- if end %} and {{ business_date }} < cast('{{ end }}' as date){% endif -%}
+    {%- set window = business_date_window() -%}
+    {%- if window -%}
+        {{ business_date }} >= cast('{{ window.start }}' as date)
+        {%- if window.end %} and {{ business_date }} < cast('{{ window.end }}' as date){% endif -%}
     {%- else -%}
         {{ arrived_at }} > (
             select coalesce(max(arrived_at), cast('1900-01-01' as {{ lakehouse.type_timestamp_us() }}))

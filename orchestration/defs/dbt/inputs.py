@@ -1,10 +1,12 @@
-"""Skip a dbt build whose inputs have not changed since the same build last succeeded.
+"""Skip a dbt build that already succeeded for the same business dates on the same inputs.
 
-Every silver model is incremental with "recompute the touched keys from their whole history", so
-its tables equal a full refresh of the raw data as it is. If no raw Iceberg table has a new
-snapshot and no model, test or macro changed, building again would write the same rows: the
+A silver model recomputes the keys touched in the run's window of business dates from their
+whole history. If that window was built when every raw Iceberg table was at its current snapshot
+and no model, test or macro has changed since, building it again would write the same rows: the
 fixed cost of a run with no new data is then dlt's check plus this comparison, not a dbt build.
-The fingerprint is kept per asset selection (a bronze-only run does not vouch for gold).
+Another window built on the same inputs does not vouch for this one (raw rows of this window may
+have been loaded without a dbt build of it), and the ledger is kept per asset selection (a
+bronze-only run does not vouch for gold).
 """
 
 from __future__ import annotations
@@ -50,19 +52,31 @@ def selection_id(keys: Iterable[dg.AssetKey]) -> str:
 
 
 class BuildLedger:
-    """The fingerprint of the last successful build, per selection, in a small JSON file."""
+    """Per selection: the inputs fingerprint of the last successful builds and their windows.
+
+    Kept in a small JSON file: ``{selection: {"inputs": fingerprint, "windows": [[start, end]]}}``.
+    A build on new inputs replaces the entry; on the same inputs it adds its window.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _read(self) -> dict[str, str]:
+    def _read(self) -> dict[str, dict[str, Any]]:
         return json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def last(self, selection: str) -> str | None:
-        return self._read().get(selection)
+    def built(self, selection: str, inputs: str, window: tuple[str, str]) -> bool:
+        """Whether a build of ``window`` succeeded on exactly these inputs."""
+        entry = self._read().get(selection)
+        return bool(entry) and entry["inputs"] == inputs and list(window) in entry["windows"]
 
-    def record(self, selection: str, value: str) -> None:
-        entries = self._read() | {selection: value}
+    def record(self, selection: str, inputs: str, window: tuple[str, str]) -> None:
+        entries = self._read()
+        entry = entries.get(selection)
+        if not entry or entry["inputs"] != inputs:
+            entry = {"inputs": inputs, "windows": []}
+        if list(window) not in entry["windows"]:
+            entry["windows"].append(list(window))
+        entries[selection] = entry
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(entries, indent=2, sort_keys=True))
