@@ -17,6 +17,9 @@ export DBT_TARGET ?= local
 export DAGSTER_HOME ?= $(LAKEHOUSE_DATA_DIR)/dagster
 export DBT_PROFILES_DIR := $(CURDIR)/transformations
 export DLT_TELEMETRY_DISABLED := 1
+ifdef LAKEHOUSE_DUCKDB_MEMORY_LIMIT  # DuckDB's cap in dbt runs (default 1GB: profiles.yml)
+export LAKEHOUSE_DUCKDB_MEMORY_LIMIT
+endif
 export DO_NOT_TRACK := 1
 
 DBT := cd transformations && $(RUN) dbt

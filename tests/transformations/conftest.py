@@ -300,8 +300,8 @@ def trino_compile(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
     return run_dbt(
         [
             *("compile", "--target", "trino", "--no-populate-cache", "--no-introspect"),
-            # Compile the incremental branch of the silver models (the full one is a subset of
-            # it); see macros/incremental.sql.
+            # Compile the incremental branch of the silver models and gold facts (the full one
+            # is a subset of it); see macros/incremental.sql.
             *("--vars", '{"compile_incremental": true}'),
         ],
         work_dir=work_dir,
@@ -312,9 +312,14 @@ def trino_compile(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
 # --- increments: the same shop delivered business date by business date --------------------------
 def extra_day_rows(base: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """A later business date, 2025-03-06: customer 2 moves from Lisbon to Porto at 09:00, product
-    10 goes from 10.00 to 12.00 at 10:00 and customer 2 orders it at 11:00 (order 104, paid)."""
+    10 goes from 10.00 to 12.00 at 10:00 and customer 2 orders it at 11:00 (order 104, paid).
+    A version of product 20 valid from 2025-03-02 14:00 (renamed, same price) arrives only now:
+    line 1004, ordered at 15:00 that day, must move to it although none of its rows is new."""
     ana = next(r for r in base["customers"] if r["customer_id"] == 2)
     atlas = next(r for r in base["products"] if r["product_id"] == 10)
+    kettle = max(
+        (r for r in base["products"] if r["product_id"] == 20), key=lambda r: r["updated_at"]
+    )
     moved_at, repriced_at, ordered_at = utc(2025, 3, 6, 9), utc(2025, 3, 6, 10), utc(2025, 3, 6, 11)
     paid_at = ordered_at + timedelta(minutes=5)
     return {
@@ -327,7 +332,13 @@ def extra_day_rows(base: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict
                 "unit_price": Decimal("12.00"),
                 "updated_at": repriced_at,
                 "_arrived_at": later(repriced_at),
-            }
+            },
+            {
+                **kettle,
+                "product_name": "Kettle 1.7 l",
+                "updated_at": utc(2025, 3, 2, 14),
+                "_arrived_at": utc(2025, 3, 6, 8),
+            },
         ],
         "orders": [
             {

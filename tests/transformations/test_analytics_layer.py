@@ -282,6 +282,38 @@ def test_order_after_a_price_change_joins_the_new_product_version(
         assert products[lines[earlier][3]] == (10, Decimal("10.00"), 1)
 
 
+def test_late_product_version_moves_the_lines_ordered_after_it(
+    incremental_runs: IncrementalRuns,
+) -> None:
+    """The version of product 20 valid from 2 March 14:00 arrives on 6 March: the incremental
+    line fact moves line 1004 (ordered at 15:00) to it; line 1002 (1 March) keeps version 1."""
+    before, after = incremental_runs.after_window[-2:]
+
+    def product_versions(tables: dict[str, list[tuple]]) -> dict[int, tuple]:
+        # line -> (product_name, valid_from) of its product version; dim_product columns:
+        # product_key, product_id, sku, product_name, category, unit_price, created_at,
+        # updated_at, valid_from, ...
+        versions = {r[0]: (r[3], r[8]) for r in tables["silver.dim_product"]}
+        return {r[0]: versions[r[3]] for r in tables["gold.fct_order_items"] if r[2] == 20}
+
+    assert product_versions(before) == {
+        1002: ("Kettle", datetime(2024, 12, 1)),
+        1004: ("Kettle", datetime(2025, 3, 2)),
+    }
+    assert product_versions(after) == {
+        1002: ("Kettle", datetime(2024, 12, 1)),
+        1004: ("Kettle 1.7 l", datetime(2025, 3, 2, 14)),
+    }
+
+
+def test_gold_facts_ran_incrementally(incremental_runs: IncrementalRuns) -> None:
+    """After the first window the two facts are merged (delete+insert); the marts are tables."""
+    for run in incremental_runs.runs[1:]:
+        for model in ("fct_orders", "fct_order_items"):
+            assert f"incremental model gold.{model} " in run.output, model
+        assert "table model gold.daily_revenue " in run.output
+
+
 def test_every_test_passes_after_the_last_increment(incremental_runs: IncrementalRuns) -> None:
     results = incremental_runs.last_build_results
     failing = {r["unique_id"]: r["status"] for r in results

@@ -24,7 +24,11 @@ Rows = dict[str, list[dict[str, Any]]]
 
 LAYER_MATERIALIZATION = {"bronze": "view", "silver": "incremental", "gold": "table"}
 # Models whose materialization differs from their layer's.
-MATERIALIZATION_EXCEPTIONS = {"dim_date": "table"}
+MATERIALIZATION_EXCEPTIONS = {
+    "dim_date": "table",
+    "fct_orders": "incremental",
+    "fct_order_items": "incremental",
+}
 MODEL_COUNT = 17
 
 
@@ -359,11 +363,16 @@ def test_trino_sql_uses_trino_macros(trino_compile: DbtRun) -> None:
 
 
 def test_trino_sql_compiles_the_incremental_branch(trino_compile: DbtRun) -> None:
-    """The silver models' incremental branch (new keys, then their whole history) is the SQL
-    checked above, and its watermark is a microsecond timestamp."""
+    """The incremental branch is the SQL checked above: in the silver models (new keys, then their
+    whole history) with a microsecond watermark, in the gold facts (the facts to recompute)."""
     assert trino_compile.returncode == 0, trino_compile.output
     models = {p: sql.lower() for p, sql in compiled_sql(trino_compile).items() if "/models/" in p}
     for name in ("dim_customer", "dim_product", "orders", "order_items", "payments"):
         sql = models[f"lakehouse/models/silver/{name}.sql"]
         assert "changed_keys" in sql, name
         assert "as timestamp(6))" in sql, name
+    facts = {"fct_orders": ["customer"], "fct_order_items": ["product", "customer"]}
+    for name, dimensions in facts.items():
+        sql = models[f"lakehouse/models/gold/{name}.sql"]
+        for dimension in dimensions:
+            assert f"new_{dimension}_versions.changed_from" in sql, (name, dimension)

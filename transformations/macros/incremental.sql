@@ -12,6 +12,16 @@
 {%- endmacro %}
 
 
+{#- `<business_date> in the run's window` as SQL, or '' when the run has no window. -#}
+{% macro in_business_date_window(business_date='business_date') -%}
+    {%- set window = business_date_window() -%}
+    {%- if window -%}
+        {{ business_date }} >= cast('{{ window.start }}' as date)
+        {%- if window.end %} and {{ business_date }} < cast('{{ window.end }}' as date){% endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#-
     Predicate selecting the bronze rows an incremental run must look at: the rows of the
     business_date_window() when there is one (each Dagster partition run has one, so backfills in
@@ -20,10 +30,9 @@
     whole history, so an incremental run gives the same rows as a full refresh.
 -#}
 {% macro incremental_window(business_date='business_date', arrived_at='arrived_at') -%}
-    {%- set window = business_date_window() -%}
-    {%- if window -%}
-        {{ business_date }} >= cast('{{ window.start }}' as date)
-        {%- if window.end %} and {{ business_date }} < cast('{{ window.end }}' as date){% endif -%}
+    {%- set in_window = in_business_date_window(business_date) | trim -%}
+    {%- if in_window -%}
+        {{ in_window }}
     {%- else -%}
         {{ arrived_at }} > (
             select coalesce(max(arrived_at), cast('1900-01-01' as {{ lakehouse.type_timestamp_us() }}))
@@ -62,5 +71,58 @@
         on {{ source }}.{{ key }} = changed_keys.{{ key }}
     {%- else %}
     select * from {{ source }}
+    {%- endif %}
+{%- endmacro %}
+
+
+
+{#-
+    The rows of the CTE `facts` (one row per fact of an incremental gold model) an incremental
+    run recomputes; on a full refresh: all of `facts`. Recomputed are the facts that
+    - have a silver row in the incremental window: `changed_rows` maps a column of `facts` to the
+      silver relations whose rows change the facts with the same value (order_id: orders,
+      order_items, payments). A silver row carries the business_date of the arrival it keeps, so
+      a row this run changed is in its window (or, pulled in from a later date already in raw,
+      in the window of that date's run);
+    - may join another version point in time: `new_versions` maps a natural key column of `facts`
+      to its SCD2 dimension. A version first delivered in the window (the dimension's
+      business_date) changes its key's validity intervals only from its valid_from on (the version
+      before it now ends there; a new first version starts there, created_at being the same in
+      every version), so of that key only the facts with `at` >= the earliest new valid_from are
+      recomputed, not all of them.
+    Without a business_date_window() nothing records which silver rows the facts have seen
+    (silver's watermark is its own latest arrival), so every row counts as changed: all facts.
+-#}
+{% macro facts_to_recompute(facts, changed_rows, new_versions, at) -%}
+    {%- if is_incremental() %}
+    {%- set in_window = in_business_date_window() | trim or 'true' %}
+    {%- set aliases = {} %}
+    {%- for key in new_versions %}
+        {%- do aliases.update({key: 'new_' ~ (key[:-3] if key.endswith('_id') else key) ~ '_versions'}) %}
+    {%- endfor %}
+    select {{ facts }}.*
+    from {{ facts }}
+    {%- for key, dimension in new_versions.items() %}
+    left join (
+        select {{ key }}, min(valid_from) as changed_from
+        from {{ dimension }}
+        where {{ in_window }}
+        group by {{ key }}
+    ) {{ aliases[key] }}
+        on {{ facts }}.{{ key }} = {{ aliases[key] }}.{{ key }}
+    {%- endfor %}
+    where
+    {%- for column, relations in changed_rows.items() %}
+        {% if not loop.first %}or {% endif %}{{ facts }}.{{ column }} in (
+        {%- for relation in relations %}
+            {% if not loop.first %}union all {% endif %}select {{ column }} from {{ relation }} where {{ in_window }}
+        {%- endfor %}
+        )
+    {%- endfor %}
+    {%- for key in new_versions %}
+        or {{ facts }}.{{ at }} >= {{ aliases[key] }}.changed_from
+    {%- endfor %}
+    {%- else %}
+    select * from {{ facts }}
     {%- endif %}
 {%- endmacro %}

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 import dlt
+import pyarrow as pa
 from dagster_dlt import DagsterDltResource, dlt_assets
 
 from ingestion.pipeline import PIPELINE_NAME, make_pipeline
@@ -72,6 +73,9 @@ def shop_assets(
                 rows = metadata.get("rows_loaded")
                 rows_by_key[result.asset_key][day.isoformat()] = int(rows.value) if rows else 0
                 last_metadata[result.asset_key] = metadata
+            # Hand the day's freed Arrow buffers back to the OS: memory stays at one day's worth
+            # however many dates a backfill loads, and the dbt step after this gets it.
+            pa.default_memory_pool().release_unused()
     catalog = get_catalog(settings)
     for key, metadata in last_metadata.items():
         by_day = rows_by_key[key]

@@ -1,5 +1,17 @@
 -- Order line fact: one row per (deduplicated) order line, with the product version and the
 -- customer version valid when the order was placed (point in time).
+-- Incremental: the lines that changed in the run's window, the lines of orders that changed, and
+-- the lines ordered at or after a product or customer version new in the window are recomputed and
+-- replace their old rows (delete+insert on order_item_id), so the result equals a full refresh.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_item_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 order_items as (
@@ -26,33 +38,56 @@ customers as (
 
 ),
 
-joined as (
+all_lines as (
 
+    -- Each line with its order's customer and status (null until the order has arrived).
     select
-        order_items.order_item_id,
-        order_items.order_id,
-        order_items.product_id,
-        products.product_key,
+        order_items.*,
         orders.customer_id,
-        customers.customer_key,
-        order_items.created_at as ordered_at,
-        cast(order_items.created_at as date) as order_date,
-        orders.status,
-        order_items.quantity,
-        order_items.unit_price,
-        products.unit_price as list_price,
-        order_items.discount_amount,
-        order_items.gross_amount,
-        order_items.net_amount
+        orders.status
     from order_items
     left join orders
         on order_items.order_id = orders.order_id
+
+),
+
+lines as (
+
+    -- The lines this run builds (all of them on a full refresh).
+    {{ facts_to_recompute(
+        'all_lines',
+        changed_rows={'order_item_id': [ref('order_items')], 'order_id': [ref('orders')]},
+        new_versions={'product_id': ref('dim_product'), 'customer_id': ref('dim_customer')},
+        at='created_at',
+    ) }}
+
+),
+
+joined as (
+
+    select
+        lines.order_item_id,
+        lines.order_id,
+        lines.product_id,
+        products.product_key,
+        lines.customer_id,
+        customers.customer_key,
+        lines.created_at as ordered_at,
+        cast(lines.created_at as date) as order_date,
+        lines.status,
+        lines.quantity,
+        lines.unit_price,
+        products.unit_price as list_price,
+        lines.discount_amount,
+        lines.gross_amount,
+        lines.net_amount
+    from lines
     left join products
-        on order_items.product_id = products.product_id
-        and {{ valid_at('products', 'order_items.created_at') }}
+        on lines.product_id = products.product_id
+        and {{ valid_at('products', 'lines.created_at') }}
     left join customers
-        on orders.customer_id = customers.customer_id
-        and {{ valid_at('customers', 'order_items.created_at') }}
+        on lines.customer_id = customers.customer_id
+        and {{ valid_at('customers', 'lines.created_at') }}
 
 )
 

@@ -1,22 +1,52 @@
 -- Order fact: one row per order, with the customer version valid when it was placed
 -- (point in time), its line totals and what was paid.
+-- Incremental: the orders whose rows, lines or payments changed in the run's window, and those
+-- placed at or after a customer version new in the window, are recomputed from all their rows and
+-- replace their old rows (delete+insert on order_id), so the result equals a full refresh.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
+
+all_orders as (
+
+    select * from {{ ref('orders') }}
+
+),
 
 orders as (
 
-    select * from {{ ref('orders') }}
+    -- The orders this run builds (all of them on a full refresh).
+    {{ facts_to_recompute(
+        'all_orders',
+        changed_rows={'order_id': [ref('orders'), ref('order_items'), ref('payments')]},
+        new_versions={'customer_id': ref('dim_customer')},
+        at='ordered_at',
+    ) }}
 
 ),
 
 order_items as (
 
     select * from {{ ref('order_items') }}
+    {%- if is_incremental() %}
+    where order_id in (select order_id from orders)
+    {%- endif %}
 
 ),
 
 payments as (
 
     select * from {{ ref('payments') }}
+    {%- if is_incremental() %}
+    where order_id in (select order_id from orders)
+    {%- endif %}
 
 ),
 
