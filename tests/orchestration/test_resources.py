@@ -1,7 +1,8 @@
-"""The resources a run gets: the dbt CLI resource must not shell out to learn dbt's version."""
+"""The resources a run gets: the dbt CLI resource skips upstream's fixed per-run costs."""
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import version
 
 from dagster_dbt import DbtCliResource
@@ -28,3 +29,9 @@ def test_upstream_asks_the_executable(monkeypatch):
     upstream = DbtCliResource(project_dir=ours.project_dir, dbt_executable=ours.dbt_executable)
     assert str(upstream._cli_version) == "1.11.0"
     assert calls == [[ours.dbt_executable, "--version"]]
+
+
+def test_no_dbt_adapter_is_built_in_the_dagster_process():
+    assert build_resources()["dbt"]._initialize_dbt_core_adapter(["build"]) is None
+    # The hook still exists upstream and is what cli() calls (else the override is dead code).
+    assert "self._initialize_dbt_core_adapter(" in inspect.getsource(DbtCliResource.cli)
