@@ -301,8 +301,11 @@ def trino_compile(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
         [
             *("compile", "--target", "trino", "--no-populate-cache", "--no-introspect"),
             # Compile the incremental branch of the silver models and gold facts (the full one
-            # is a subset of it); see macros/incremental.sql.
-            *("--vars", '{"compile_incremental": true}'),
+            # is a subset of it) for one business date, as a Dagster partition run does, so the
+            # window predicates are compiled too; see macros/incremental.sql.
+            "--vars",
+            '{"compile_incremental": true, "business_date_start": "2025-03-06", '
+            '"business_date_end": "2025-03-07"}',
         ],
         work_dir=work_dir,
         unset=("TRINO_", "LAKEHOUSE_"),

@@ -363,14 +363,18 @@ def test_trino_sql_uses_trino_macros(trino_compile: DbtRun) -> None:
 
 
 def test_trino_sql_compiles_the_incremental_branch(trino_compile: DbtRun) -> None:
-    """The incremental branch is the SQL checked above: in the silver models (new keys, then their
-    whole history) with a microsecond watermark, in the gold facts (the facts to recompute)."""
+    """The incremental branch is the SQL checked above: in the silver models (keys that arrived in
+    the run's window, on the raw arrival instant, then their whole history), in the gold facts
+    (the facts to recompute)."""
     assert trino_compile.returncode == 0, trino_compile.output
     models = {p: sql.lower() for p, sql in compiled_sql(trino_compile).items() if "/models/" in p}
     for name in ("dim_customer", "dim_product", "orders", "order_items", "payments"):
         sql = models[f"lakehouse/models/silver/{name}.sql"]
         assert "changed_keys" in sql, name
-        assert "as timestamp(6))" in sql, name
+        assert (
+            "_arrived_at >= timestamp '2025-03-06 00:00:00 utc' "
+            "and _arrived_at < timestamp '2025-03-07 00:00:00 utc'"
+        ) in sql, name
     facts = {"fct_orders": ["customer"], "fct_order_items": ["product", "customer"]}
     for name, dimensions in facts.items():
         sql = models[f"lakehouse/models/gold/{name}.sql"]

@@ -38,3 +38,17 @@
 {% macro duckdb__timestamp_to_string(column) -%}
     strftime({{ column }}, '%Y-%m-%d %H:%M:%S.%f')
 {%- endmacro %}
+
+
+{#- Midnight UTC of a 'YYYY-MM-DD' date, as a time zone aware constant (compares to raw instants). -#}
+{% macro utc_midnight(day) -%}
+    {{ return(adapter.dispatch('utc_midnight', 'lakehouse')(day)) }}
+{%- endmacro %}
+
+{% macro default__utc_midnight(day) -%}
+    timestamp '{{ day }} 00:00:00 UTC'
+{%- endmacro %}
+
+{% macro duckdb__utc_midnight(day) -%}
+    cast('{{ day }} 00:00:00+00' as timestamptz)
+{%- endmacro %}
