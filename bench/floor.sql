@@ -3,6 +3,8 @@
 -- It mirrors the dbt models' logic (dedup, SCD2 validity, point-in-time joins) so the pipeline
 -- and the floor produce the same figures; bench/run.py checks that they do.
 set TimeZone = 'UTC';
+-- UTC wall-clock time of a timestamptz: make_timestamp(epoch_us(x)), ~10x cheaper than
+-- `x at time zone 'UTC'` (no time zone lookup), as the dbt models do.
 
 create or replace table customers as
 with deduplicated as (
@@ -47,7 +49,7 @@ from (
 
 create or replace table orders as
 select order_id, customer_id, status, channel, ordered_at,
-       cast(ordered_at at time zone 'UTC' as date) as order_date
+       cast(make_timestamp(epoch_us(ordered_at)) as date) as order_date
 from read_parquet('{root}/orders/*.parquet')
 qualify row_number() over (partition by order_id order by updated_at desc, _arrived_at desc) = 1;
 
@@ -65,7 +67,7 @@ qualify row_number() over (partition by payment_id order by _arrived_at) = 1;
 
 create or replace table fct_order_items as
 select i.order_item_id, i.order_id, i.product_id, p.product_key, o.customer_id, c.customer_key,
-       i.created_at as ordered_at, cast(i.created_at at time zone 'UTC' as date) as order_date,
+       i.created_at as ordered_at, cast(make_timestamp(epoch_us(i.created_at)) as date) as order_date,
        o.status, i.quantity, i.unit_price, p.unit_price as list_price, i.discount_amount,
        i.gross_amount, i.net_amount
 from order_items i
@@ -108,7 +110,7 @@ with totals as (
     from fct_orders where status <> 'cancelled' group by customer_id
 )
 select c.customer_id, c.customer_key, c.segment, c.city, c.country,
-       cast(c.created_at at time zone 'UTC' as date) as signup_date,
+       cast(make_timestamp(epoch_us(c.created_at)) as date) as signup_date,
        t.first_order_date, t.last_order_date, coalesce(t.order_count, 0) as order_count,
        coalesce(t.unit_count, 0) as unit_count, coalesce(t.net_revenue, 0) as lifetime_value,
        t.net_revenue / nullif(t.order_count, 0) as average_order_value
