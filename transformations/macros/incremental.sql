@@ -12,6 +12,19 @@
 {%- endmacro %}
 
 
+{#-
+    The arrival columns every staging view ends with: arrived_at (UTC wall-clock time),
+    business_date (its date: the delivery an incremental run's window selects by) and the raw
+    `_arrived_at` as delivered, which arrival-window filters use because a filter on a plain raw
+    column reaches the scan, which then skips the raw files outside the window.
+-#}
+{% macro arrival_columns() -%}
+    {{ lakehouse.utc_timestamp('_arrived_at') }} as arrived_at,
+        cast({{ lakehouse.utc_timestamp('_arrived_at') }} as date) as business_date,
+        _arrived_at
+{%- endmacro %}
+
+
 {#- `<business_date> in the run's window` as SQL, or '' when the run has no window. -#}
 {% macro in_business_date_window(business_date='business_date') -%}
     {%- set window = business_date_window() -%}

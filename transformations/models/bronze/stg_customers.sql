@@ -19,11 +19,7 @@ renamed as (
         lower(trim(segment)) as segment,
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('updated_at') }} as updated_at,
-        {{ utc_timestamp('_arrived_at') }} as arrived_at,
-        cast({{ utc_timestamp('_arrived_at') }} as date) as business_date,
-        -- As delivered: filters on a plain raw column reach the scan, which skips the raw
-        -- files outside a run's arrival window (macros/incremental.sql).
-        _arrived_at
+        {{ arrival_columns() }}
 
     from source
 

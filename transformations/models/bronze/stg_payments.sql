@@ -15,11 +15,7 @@ renamed as (
         lower(trim(payment_method)) as payment_method,
         cast(amount as {{ type_money() }}) as amount,
         {{ utc_timestamp('paid_at') }} as paid_at,
-        {{ utc_timestamp('_arrived_at') }} as arrived_at,
-        cast({{ utc_timestamp('_arrived_at') }} as date) as business_date,
-        -- As delivered: filters on a plain raw column reach the scan, which skips the raw
-        -- files outside a run's arrival window (macros/incremental.sql).
-        _arrived_at
+        {{ arrival_columns() }}
 
     from source
 
