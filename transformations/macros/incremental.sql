@@ -25,44 +25,33 @@
 {%- endmacro %}
 
 
-{#- `<business_date> in the run's window` as SQL, or '' when the run has no window. -#}
-{% macro in_business_date_window(business_date='business_date') -%}
-    {%- set window = business_date_window() -%}
-    {%- if window -%}
-        {{ business_date }} >= cast('{{ window.start }}' as date)
-        {%- if window.end %} and {{ business_date }} < cast('{{ window.end }}' as date){% endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
-
 {#-
-    `<raw arrival instant> in the run's window` as SQL, or '' when the run has no window: the same
-    rows as in_business_date_window() on bronze, written on the raw, time zone aware arrival
-    column so the engine can skip the raw files outside the window (on an expression such as
-    business_date it has to read every row).
+    `<column> in the run's window` as SQL, or '' when the run has no window. A date column is
+    compared with the window's dates; with `instants`, a time zone aware arrival column with their
+    midnights UTC: the same rows as business_date on bronze, but a filter on the plain raw
+    `_arrived_at` reaches the scan, which then skips the raw files outside the window (on an
+    expression such as business_date it has to read every row).
 -#}
-{% macro arrived_in_business_date_window(arrived_at='_arrived_at') -%}
+{% macro in_business_date_window(column='business_date', instants=false) -%}
     {%- set window = business_date_window() -%}
     {%- if window -%}
-        {{ arrived_at }} >= {{ lakehouse.utc_midnight(window.start) }}
-        {%- if window.end %} and {{ arrived_at }} < {{ lakehouse.utc_midnight(window.end) }}{% endif -%}
+        {%- for day, op in [(window.start, '>='), (window.end, '<')] if day -%}
+            {%- if not loop.first %} and {% endif -%}
+            {{ column }} {{ op }} {{ lakehouse.utc_midnight(day) if instants else "cast('" ~ day ~ "' as date)" }}
+        {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
 
 
 {#-
-    Predicate selecting the bronze rows an incremental run must look at: the rows of the
-    business_date_window() when there is one (each Dagster partition run has one, so backfills in
-    any order are picked up), else everything that arrived after the latest arrival already in
+    Predicate selecting the bronze rows an incremental run must look at: the rows that arrived in
+    the business_date_window() when there is one (each Dagster partition run has one, so backfills
+    in any order are picked up), else everything that arrived after the latest arrival already in
     {{ this }}. Models use it only to find the *keys* touched, then recompute those keys from their
     whole history, so an incremental run gives the same rows as a full refresh.
 -#}
-{% macro incremental_window(business_date='business_date', arrived_at='arrived_at', raw_arrived_at=none) -%}
-    {%- if raw_arrived_at -%}
-        {%- set in_window = arrived_in_business_date_window(raw_arrived_at) | trim -%}
-    {%- else -%}
-        {%- set in_window = in_business_date_window(business_date) | trim -%}
-    {%- endif -%}
+{% macro incremental_window(raw_arrived_at='_arrived_at', arrived_at='arrived_at') -%}
+    {%- set in_window = in_business_date_window(raw_arrived_at, instants=true) | trim -%}
     {%- if in_window -%}
         {{ in_window }}
     {%- else -%}
@@ -98,7 +87,7 @@
     from {{ source }}
     inner join (
         select distinct {{ key }} from {{ source }}
-        where {{ incremental_window(raw_arrived_at='_arrived_at') }}
+        where {{ incremental_window() }}
     ) changed_keys
         on {{ source }}.{{ key }} = changed_keys.{{ key }}
     {%- else %}

@@ -8,7 +8,7 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where and '__business_date_window__' in where -%}
-        {%- set predicate = lakehouse.arrived_in_business_date_window('_arrived_at') | trim or '1 = 1' -%}
+        {%- set predicate = lakehouse.in_business_date_window('_arrived_at', instants=true) | trim or '1 = 1' -%}
         {%- set where = where | replace('__business_date_window__', predicate) -%}
     {%- endif -%}
     {%- if where -%}
