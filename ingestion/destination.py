@@ -14,10 +14,14 @@ The job id (``<table>.<file id>.reference``) does not change when dlt retries a 
 
 ``merge`` jobs (the ``upsert`` strategy on a primary key) take a faster path than dlt 1.31's,
 which upserts in batches of 1,000 rows, one Iceberg commit and one table scan each (hours at a
-few million rows). Here a merge is one commit: the keys already in the table are read once
-(pruned by the incoming rows' key ranges, key columns only); incoming rows with new keys are
-appended and rows with known keys are upserted (the rare re-delivery), in one transaction. A
-merge repeated is harmless, so it needs no marker. ``replace`` jobs are dlt's own.
+few million rows). Here a merge is one commit: for each piece of the incoming rows the keys
+already in the table are read (pruned by the piece's key ranges, key columns only); rows with new
+keys are appended and rows with known keys are upserted (the rare re-delivery), in one
+transaction. A merge repeated is harmless, so it needs no marker. ``replace`` jobs are dlt's own.
+
+Appends and merges stream the job's files in pieces of ``PIECE_ROWS`` rows instead of reading
+them whole (dlt's job does ``to_table()``): a backfill window is one load, and its memory must
+not grow with the number of business dates in it.
 The check reads the snapshot history kept in table metadata: expiring the snapshot of a load
 before that load completed would reopen the window, so expire snapshots older than a few hours
 only (a pending package is finished by the next run).
@@ -25,15 +29,17 @@ only (a pending package is finished by the next run).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from dlt.common import logger
 from dlt.common.destination.client import PreparedTableSchema
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
-from dlt.common.libs.pyiceberg import ensure_iceberg_compatible_arrow_data
+from dlt.common.libs.pyiceberg import ensure_iceberg_compatible_arrow_schema
 from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.destinations.impl.filesystem.factory import filesystem
 from dlt.destinations.impl.filesystem.filesystem import (
@@ -58,6 +64,8 @@ if not dlt.__version__.startswith("1.31."):  # the job API below is dlt's intern
 
 LOAD_ID_PROPERTY = "dlt.load-id"
 JOB_ID_PROPERTY = "dlt.job-id"
+# Rows per piece read from a load job's files (~100 MB of Arrow for the widest raw table).
+PIECE_ROWS = 1_000_000
 
 
 def committed_jobs(table: Table) -> set[tuple[str, str]]:
@@ -82,29 +90,50 @@ def key_range_filter(data: pa.Table, keys: list[str]) -> BooleanExpression:
     return condition
 
 
-def merge_on_keys(table: Table, data: pa.Table, keys: list[str]) -> None:
+def pieces(dataset: ds.Dataset, rows: int = PIECE_ROWS) -> Iterator[pa.Table]:
+    """The dataset as Iceberg-compatible tables of ``rows`` to ``2 * rows`` rows, read lazily."""
+    schema = ensure_iceberg_compatible_arrow_schema(dataset.schema)
+    pending: list[pa.RecordBatch] = []
+    for batch in dataset.to_batches(batch_size=rows, batch_readahead=0, fragment_readahead=0):
+        pending.append(batch)
+        if sum(b.num_rows for b in pending) >= rows:
+            yield pa.Table.from_batches(pending).cast(schema)
+            pending = []
+    if pending:
+        yield pa.Table.from_batches(pending).cast(schema)
+
+
+def merge_on_keys(table: Table, data: Iterator[pa.Table], keys: list[str]) -> None:
     """Upsert ``data`` into ``table`` on ``keys`` in one commit: append new keys, upsert known."""
-    if data.group_by(keys).aggregate([]).num_rows != data.num_rows:
-        raise ValueError(
-            f"{table.name()}: the incoming rows repeat a primary key {keys}; a merge needs one row "
-            "per key in a load (deduplicate the source's rows first)"
-        )
-    existing = table.scan(row_filter=key_range_filter(data, keys), selected_fields=tuple(keys))
-    known = existing.to_arrow().cast(data.select(keys).schema)
+    incoming: list[pa.Table] = []  # key columns of every piece, to catch a key repeated
+    redelivered: list[pa.Table] = []
 
-    def rows(join_type: str) -> pa.Table:
+    def rows(piece: pa.Table, known: pa.Table, join_type: str) -> pa.Table:
         # a join drops the schema's not-null flags, which Iceberg's required columns need back
-        joined = data.join(known, keys, join_type=join_type)
-        return joined.select(data.column_names).cast(data.schema)
+        joined = piece.join(known, keys, join_type=join_type)
+        return joined.select(piece.column_names).cast(piece.schema)
 
-    new = rows("left anti") if known.num_rows else data
     with table.transaction() as tx:
-        if known.num_rows:
-            redelivered = rows("left semi")
-            if redelivered.num_rows:
-                tx.upsert(redelivered, join_cols=keys)
-        if new.num_rows:
-            tx.append(new)
+        for piece in data:
+            incoming.append(piece.select(keys))
+            existing = table.scan(
+                row_filter=key_range_filter(piece, keys), selected_fields=tuple(keys)
+            )
+            known = existing.to_arrow().cast(incoming[-1].schema)
+            if known.num_rows and (again := rows(piece, known, "left semi")).num_rows:
+                redelivered.append(again)
+                piece = rows(piece, known, "left anti")
+            if piece.num_rows:
+                tx.append(piece)
+        # Checked before the commit (leaving the block): a failure here writes nothing.
+        all_keys = pa.concat_tables(incoming) if incoming else None
+        if all_keys and all_keys.group_by(keys).aggregate([]).num_rows != all_keys.num_rows:
+            raise ValueError(
+                f"{table.name()}: the incoming rows repeat a primary key {keys}; a merge needs one "
+                "row per key in a load (deduplicate the source's rows first)"
+            )
+        if redelivered:
+            tx.upsert(pa.concat_tables(redelivered), join_cols=keys)
 
 
 class IdempotentIcebergLoadJob(IcebergLoadFilesystemJob):
@@ -128,8 +157,8 @@ class IdempotentIcebergLoadJob(IcebergLoadFilesystemJob):
             super().run()  # creates the table, then calls self.run() again
             return
         if fast_merge:
-            data = ensure_iceberg_compatible_arrow_data(self.arrow_dataset.to_table())
-            merge_on_keys(table, data, get_columns_names_with_prop(self._load_table, "primary_key"))
+            keys = get_columns_names_with_prop(self._load_table, "primary_key")
+            merge_on_keys(table, pieces(self.arrow_dataset), keys)
             return
         marker = (self._load_id, self.job_id())
         if marker in committed_jobs(table):
@@ -139,11 +168,18 @@ class IdempotentIcebergLoadJob(IcebergLoadFilesystemJob):
             )
             return
         properties = {LOAD_ID_PROPERTY: marker[0], JOB_ID_PROPERTY: marker[1]}
-        self.commit_append(table, self.arrow_dataset.to_table(), properties)
+        self.commit_append(table, pieces(self.arrow_dataset), properties)
 
-    def commit_append(self, table: Table, data: pa.Table, properties: dict[str, str]) -> None:
-        """One Iceberg commit: the rows and the job's marker (a seam for the kill -9 test)."""
-        table.append(ensure_iceberg_compatible_arrow_data(data), snapshot_properties=properties)
+    def commit_append(
+        self, table: Table, data: Iterator[pa.Table], properties: dict[str, str]
+    ) -> None:
+        """One Iceberg commit: the rows and the job's marker (a seam for the kill -9 test).
+
+        A snapshot per piece (each with the marker), all committed to the catalog at once.
+        """
+        with table.transaction() as tx:
+            for piece in data:
+                tx.append(piece, snapshot_properties=properties)
 
 
 class IdempotentFilesystemClient(FilesystemClient):

@@ -1,7 +1,8 @@
 """dlt source ``shop``: the daily increment of a deterministic synthetic e-commerce system.
 
-One source call is one business date D: every resource yields exactly the rows whose
-``_arrived_at`` falls on D (see README.md for the table contract). Re-runs and out-of-order
+One source call is one business date D, or a window of consecutive dates loaded as one
+load: every resource yields exactly the rows whose ``_arrived_at`` falls on those dates (see
+README.md for the table contract). Re-runs and out-of-order
 backfills are idempotent through a per-resource ledger of loaded business dates kept in dlt
 resource state, which dlt commits atomically with the load package.
 """
@@ -57,8 +58,9 @@ def shop(
     batch_size: int = settings.DEFAULT_BATCH_SIZE,
     reload: bool = False,
     replay_dir: str | None = None,
+    last_business_date: date | None = None,
 ) -> list[DltResource]:
-    """The increment the shop delivered on ``business_date``.
+    """The increments the shop delivered on ``business_date`` (through ``last_business_date``).
 
     Args:
         business_date: the delivery day D (rows with D <= _arrived_at < D+1, UTC).
@@ -72,35 +74,45 @@ def shop(
             D's rows first.
         replay_dir: read increments recorded as Parquet (``bench/generate.py``) instead of
             generating them; the seed and scale of the recording apply.
+        last_business_date: also deliver every date after ``business_date`` up to this one
+            (inclusive), in the same load: a backfill window pays dlt's per-load work and one
+            Iceberg commit per table once, not once per date. Each date is still ledgered.
     """
     simulator = ShopSimulator(seed=seed, scale_factor=scale_factor, start_date=start_date)
     simulator.day_index(business_date)  # fail fast on a date before start_date
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    last = last_business_date or business_date
+    if last < business_date:
+        raise ValueError(f"last_business_date {last} is before business_date {business_date}")
     increments = ParquetReplay(Path(replay_dir)) if replay_dir else simulator
-    return [_resource(increments, table, business_date, batch_size, reload) for table in TABLES]
+    dates = [business_date + timedelta(days=n) for n in range((last - business_date).days + 1)]
+    return [_resource(increments, table, dates, batch_size, reload) for table in TABLES]
 
 
 def _resource(
     increments: ShopSimulator | ParquetReplay,
     table: str,
-    business_date: date,
+    dates: list[date],
     batch_size: int,
     reload: bool,
 ) -> DltResource:
-    window_start = datetime.combine(business_date, time(), tzinfo=UTC)
-    day = business_date.isoformat()
+    window_start = datetime.combine(dates[0], time(), tzinfo=UTC)
+    window_end = datetime.combine(dates[-1], time(), tzinfo=UTC) + timedelta(days=1)
     bypass_ledger = reload and table in MERGE_TABLES
 
     def increment() -> Iterator[pa.Table]:
         ledger: list[str] = dlt.current.resource_state().setdefault(LEDGER_KEY, [])
-        if day in ledger and not bypass_ledger:
-            logger.info(f"shop.{table}: business date {day} already loaded, yielding nothing")
-            return
-        yield from increments.batches(table, business_date, batch_size)
-        # Reached only after the last batch was taken: a failed extract records nothing.
-        if day not in ledger:
-            bisect.insort(ledger, day)
+        for business_date in dates:
+            day = business_date.isoformat()
+            if day in ledger and not bypass_ledger:
+                logger.info(f"shop.{table}: business date {day} already loaded, yielding nothing")
+                continue
+            yield from increments.batches(table, business_date, batch_size)
+            # Reached only after the date's last batch was taken; dlt commits this state with
+            # the load package, so a failed extract records no date at all.
+            if day not in ledger:
+                bisect.insort(ledger, day)
 
     return dlt.resource(
         increment,
@@ -109,12 +121,12 @@ def _resource(
         write_disposition=_write_disposition(table),
         primary_key=list(PRIMARY_KEYS[table]),
         columns=column_hints(table),
-        # A closed-open window per business date; with end_value set dlt keeps no cursor
+        # A closed-open window over the business dates; with end_value set dlt keeps no cursor
         # state, so dates can be loaded in any order.
         incremental=dlt.sources.incremental(
             CURSOR,
             initial_value=window_start,
-            end_value=window_start + timedelta(days=1),
+            end_value=window_end,
             range_end="open",
         ),
     )()

@@ -60,6 +60,18 @@ def test_business_date_before_start_is_rejected() -> None:
         shop(START_DATE - timedelta(days=1))
     with pytest.raises(ValueError, match="batch_size"):
         shop(D1, batch_size=0)
+    with pytest.raises(ValueError, match="last_business_date"):
+        shop(D2, last_business_date=D1)
+
+
+def test_a_window_of_dates_is_one_source_over_its_arrival_range() -> None:
+    source = shop(D1, last_business_date=D3, scale_factor=SCALE_FACTOR, batch_size=50)
+    incremental = source.resources["payments"].incremental
+    assert incremental.initial_value.isoformat() == "2024-01-01T00:00:00+00:00"
+    assert incremental.end_value.isoformat() == "2024-01-04T00:00:00+00:00"
+    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
+    expected = pa.concat_tables(simulator.read("payments", day) for day in (D1, D2, D3))
+    assert pa.concat_tables(list(source.resources["payments"])).equals(expected)
 
 
 # --- end to end --------------------------------------------------------------------------------
@@ -164,6 +176,21 @@ def test_rerunning_a_loaded_date_changes_nothing(loaded) -> None:
     counts = pipeline.last_trace.last_normalize_info
     assert not (set(counts.row_counts) if counts else set()) & set(TABLES)
     assert _snapshots(_catalog(data_dir)) == before
+
+
+def test_a_window_loads_in_one_load_only_the_dates_not_yet_loaded(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(shop(D2, scale_factor=SCALE_FACTOR))
+    pipeline.run(shop(D1, last_business_date=D3, scale_factor=SCALE_FACTOR, batch_size=64))
+    assert len(pipeline.last_trace.last_load_info.loads_ids) == 1
+    catalog = _catalog(tmp_path)
+    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
+    resources = pipeline.state["sources"]["shop"]["resources"]
+    for name in TABLES:
+        landed = catalog.load_table(("raw", name)).scan().to_arrow()
+        generated = pa.concat_tables(simulator.read(name, day) for day in (D1, D2, D3))
+        assert _rows(landed, name) == _rows(generated, name), name  # D2 not twice
+        assert resources[name][LEDGER_KEY] == [D1.isoformat(), D2.isoformat(), D3.isoformat()]
 
 
 def test_reload_rewrites_merge_tables_only(loaded) -> None:

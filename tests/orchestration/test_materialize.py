@@ -125,6 +125,20 @@ def test_backfill_loads_each_business_date_exactly_once(backfilled):
         assert rows_per_arrival_date(raw_table(settings, name)) == expected[name], name
 
 
+def test_backfill_loads_its_dates_in_groups_of_loads(backfilled):
+    settings, instance = backfilled
+    expected = source_rows_per_day(DAYS)
+    # The first date is loaded alone (it measures rows per date), the other two together:
+    # an append table gets one snapshot per load.
+    snapshots = get_catalog(settings).load_table("raw.order_items").snapshots()
+    assert len(snapshots) == 2
+    for name in RAW_TABLES:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["raw", name]))
+        metadata = event.asset_materialization.metadata
+        assert metadata["rows_loaded"].value == sum(expected[name].values()), name
+        assert metadata["business_dates"].value == f"{DAYS[0]}..{DAYS[-1]}"
+
+
 def test_gold_matches_an_independent_computation_from_raw(backfilled):
     settings, _ = backfilled
     expected = expected_daily_revenue(settings)
