@@ -18,13 +18,13 @@ few million rows). Here a merge is one commit: for each piece of the incoming ro
 already in the table are read (pruned by the piece's key ranges, key columns only); rows with new
 keys are appended and rows with known keys are upserted (the rare re-delivery), in one
 transaction. A merge repeated is harmless, so it needs no marker. ``replace`` jobs are dlt's own.
-
-Appends and merges stream the job's files in pieces of ``PIECE_ROWS`` rows instead of reading
-them whole (dlt's job does ``to_table()``): a backfill window is one load, and its memory must
-not grow with the number of business dates in it.
 The check reads the snapshot history kept in table metadata: expiring the snapshot of a load
 before that load completed would reopen the window, so expire snapshots older than a few hours
 only (a pending package is finished by the next run).
+
+Appends and merges stream the job's files in pieces of ``PIECE_ROWS`` rows instead of reading
+them whole (dlt's job does ``to_table()``): one load carries several business dates of a
+backfill, and its memory must not grow with how many.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def merge_on_keys(table: Table, data: Iterator[pa.Table], keys: list[str]) -> No
                 piece = rows(piece, known, "left anti")
             if piece.num_rows:
                 tx.append(piece)
-        # Checked before the commit (leaving the block): a failure here writes nothing.
+        # Checked before the commit (leaving the block): a failure here commits nothing.
         all_keys = pa.concat_tables(incoming) if incoming else None
         if all_keys and all_keys.group_by(keys).aggregate([]).num_rows != all_keys.num_rows:
             raise ValueError(
