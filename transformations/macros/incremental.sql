@@ -96,7 +96,6 @@
 {%- endmacro %}
 
 
-
 {#-
     The rows of the CTE `facts` (one row per fact of an incremental gold model) an incremental
     run recomputes; on a full refresh: all of `facts`. Recomputed are the facts that

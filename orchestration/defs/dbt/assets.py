@@ -24,13 +24,10 @@ class DbtBuildConfig(dg.Config):
     force: bool = False  # build even when no input changed since the last successful build
 
 
-def business_date_env(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """The partition window for incremental models (read by the macro business_date_window)."""
+def business_date_window(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    """The partition window as ISO dates, end exclusive (dbt reads it: macro business_date_window)."""
     window = context.partition_time_window
-    return {
-        "LAKEHOUSE_BUSINESS_DATE_START": window.start.date().isoformat(),
-        "LAKEHOUSE_BUSINESS_DATE_END": window.end.date().isoformat(),  # exclusive
-    }
+    return window.start.date().isoformat(), window.end.date().isoformat()
 
 
 @contextmanager
@@ -73,11 +70,7 @@ def lakehouse_dbt_assets(
     ledger = BuildLedger(run_dir / "builds.json")
     selection = selection_id(context.selected_asset_keys)
     inputs = fingerprint(get_catalog(settings), dbt_project_manifest())
-    window_env = business_date_env(context)
-    window = (
-        window_env["LAKEHOUSE_BUSINESS_DATE_START"],
-        window_env["LAKEHOUSE_BUSINESS_DATE_END"],
-    )
+    window = business_date_window(context)
     if not (config.force or config.full_refresh) and ledger.built(selection, inputs, window):
         context.log.info(
             f"These models were built for {window[0]}..{window[1]} (end exclusive) on the same "
@@ -100,9 +93,12 @@ def lakehouse_dbt_assets(
     ]
     if config.full_refresh:
         args.append("--full-refresh")
+    window_env = {
+        "LAKEHOUSE_BUSINESS_DATE_START": window[0],
+        "LAKEHOUSE_BUSINESS_DATE_END": window[1],
+    }
     with environment(window_env):
         invocation = dbt.cli(args, context=context, target_path=run_dir / "target")
     yield from invocation.stream()
-    ledger.record(
-        selection, inputs, window
-    )  # reached only when dbt succeeded (stream raises otherwise)
+    # Reached only when dbt succeeded (stream raises otherwise).
+    ledger.record(selection, inputs, window)
