@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from filelock import FileLock
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchNamespaceError
 from pyiceberg.table import Table
@@ -59,11 +60,15 @@ def catalog_properties(settings: Settings) -> dict[str, Any]:
 def get_catalog(settings: Settings | None = None) -> Catalog:
     """Open the catalog. For ``local`` this creates the warehouse folder and catalog tables."""
     settings = settings or Settings.from_env()
-    if settings.profile is Profile.LOCAL:
-        settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    # Loading a SqlCatalog creates its tables; doing it here, once, avoids a race between dlt's
-    # parallel load threads that each try to create them on a fresh SQLite file.
-    return load_catalog(CATALOG_NAME, **catalog_properties(settings))
+    if settings.profile is not Profile.LOCAL:
+        return load_catalog(CATALOG_NAME, **catalog_properties(settings))
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    # Opening a SqlCatalog checks for its tables, then creates them: two processes (or dlt's
+    # load threads) opening a fresh SQLite file at once both try, and one fails with "table
+    # iceberg_tables already exists". A file lock serializes the opening; once the tables
+    # exist every later open only reads them.
+    with FileLock(settings.catalog_db.with_name(f"{settings.catalog_db.name}.lock")):
+        return load_catalog(CATALOG_NAME, **catalog_properties(settings))
 
 
 def ensure_namespace(catalog: Catalog, layer: Layer) -> None:
