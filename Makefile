@@ -65,6 +65,7 @@ validate: manifest ## dagster definitions validate
 
 .PHONY: run_raw run_bronze run_silver run_gold
 run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer for PARTITION (default: the first day)
+	@$(RUN) python -m orchestration.partitions "$(or $(PARTITION),2024-01-01)"
 	$(RUN) dagster job execute -m orchestration.definitions -j $*_job \
 		--tags '{"dagster/partition": "$(or $(PARTITION),2024-01-01)"}'
 

@@ -19,6 +19,7 @@ from lakehouse.catalog import get_catalog
 from lakehouse.engine import connect
 from lakehouse.inventory import layer_row_counts
 from lakehouse.settings import Profile, Settings
+from orchestration.partitions import outside_partitions
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -98,6 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--start", type=date.fromisoformat, default=START_DATE)
     args = parser.parse_args(argv)
+    last = args.start + timedelta(days=args.days - 1)
+    problem = outside_partitions([args.start.isoformat(), last.isoformat()])
+    if problem:
+        sys.exit(f"{problem}: choose --start and --days inside them.")
     settings = Settings.from_env()
     if settings.profile is not Profile.LOCAL:
         sys.exit(

@@ -3,6 +3,7 @@
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -13,7 +14,11 @@ from lakehouse.catalog import get_catalog
 from orchestration.defs.dbt.inputs import BuildLedger, fingerprint, selection_id
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
 from orchestration.defs.dbt.translator import LayerTranslator
-from orchestration.partitions import business_date_partitions, single_run_backfill
+from orchestration.partitions import (
+    business_date_partitions,
+    business_dates,
+    single_run_backfill,
+)
 from orchestration.resources import LakehouseResource
 
 
@@ -26,8 +31,8 @@ class DbtBuildConfig(dg.Config):
 
 def business_date_window(context: dg.AssetExecutionContext) -> tuple[str, str]:
     """The partition window as ISO dates, end exclusive (dbt reads it: macro business_date_window)."""
-    window = context.partition_time_window
-    return window.start.date().isoformat(), window.end.date().isoformat()
+    days = business_dates(context)
+    return days[0].isoformat(), (days[-1] + timedelta(days=1)).isoformat()
 
 
 @contextmanager
@@ -63,6 +68,7 @@ def lakehouse_dbt_assets(
     lakehouse: LakehouseResource,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
+    window = business_date_window(context)  # refuses dates outside the partitions first
     # Run artifacts and logs go to the data folder, not into the project: one folder per target,
     # reused by every run (runs of the embedded default are serialized; cluster runs are pods).
     settings = lakehouse.settings()
@@ -70,7 +76,6 @@ def lakehouse_dbt_assets(
     ledger = BuildLedger(run_dir / "builds.json")
     selection = selection_id(context.selected_asset_keys)
     inputs = fingerprint(get_catalog(settings), dbt_project_manifest())
-    window = business_date_window(context)
     if not (config.force or config.full_refresh) and ledger.built(selection, inputs, window):
         context.log.info(
             f"These models were built for {window[0]}..{window[1]} (end exclusive) on the same "

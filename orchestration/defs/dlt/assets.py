@@ -2,7 +2,6 @@
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, timedelta
 
 import dagster as dg
 import dlt
@@ -17,7 +16,11 @@ from lakehouse.layers import Layer
 from orchestration.defs.dlt.retries import retry_transient_errors
 from orchestration.defs.dlt.translator import RawTranslator
 from orchestration.defs.metadata import raw_table_metadata
-from orchestration.partitions import business_date_partitions, single_run_backfill
+from orchestration.partitions import (
+    business_date_partitions,
+    business_dates,
+    single_run_backfill,
+)
 from orchestration.resources import LakehouseResource
 
 # Rows (all tables) per dlt load. A backfill window loads its dates in groups of about this many
@@ -38,13 +41,6 @@ class ShopConfig(dg.Config):
     seed: int = 42
     scale_factor: float = 1.0
     replay_dir: str | None = None  # recorded increments (bench/generate.py) instead of generating
-
-
-def business_dates(context: dg.AssetExecutionContext) -> list[date]:
-    """Every business date of the run's partition window, oldest first."""
-    window = context.partition_time_window
-    first, end = window.start.date(), window.end.date()
-    return [first + timedelta(days=n) for n in range((end - first).days)]
 
 
 @dlt_assets(

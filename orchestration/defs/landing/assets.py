@@ -24,11 +24,14 @@ from ingestion.pipeline import make_pipeline
 from lakehouse.catalog import get_catalog, table_identifier
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
-from orchestration.defs.dlt.assets import business_dates
 from orchestration.defs.dlt.retries import retry_transient_errors
 from orchestration.defs.landing.sources import LANDING_SOURCES, landed_tables
 from orchestration.defs.metadata import raw_table_metadata
-from orchestration.partitions import business_date_partitions, single_run_backfill
+from orchestration.partitions import (
+    business_date_partitions,
+    business_dates,
+    single_run_backfill,
+)
 from orchestration.resources import LakehouseResource
 
 QUARANTINE_KEY = dg.AssetKey([Layer.RAW.value, QUARANTINE_TABLE])
@@ -87,6 +90,7 @@ def _spec(table: str, description: str) -> dg.AssetSpec:
 def landing_assets(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource, config: LandingConfig
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    days = business_dates(context)  # refuses dates outside the partitions first
     settings = lakehouse.settings()
     root = landing_root(settings, config)
     options = storage_options(settings, root)
@@ -99,7 +103,7 @@ def landing_assets(
     with retry_transient_errors(context):
         for source in config.sources or list(LANDING_SOURCES):
             pipeline = None
-            for day in business_dates(context):
+            for day in days:
                 if next(list_files(root, source, day.isoformat(), options), None) is None:
                     context.log.info(
                         f"landing: no files under {root}/{source}/{day}; nothing to load"
