@@ -84,7 +84,7 @@ def _landed_rows(
     ledger: dict[str, str] = state.setdefault(settings.LEDGER_KEY, {})
     report: Counter[str] = Counter()
     rows_by_table: Counter[str] = Counter()
-    for landed in list_files(root, source, day, storage_options):
+    for landed in list_files(root, source, day, storage_options, contracts):
         if ledger.get(landed.url) == landed.fingerprint:
             report["files_skipped"] += 1
             continue
@@ -136,15 +136,10 @@ def _landed_rows(
 def _read(
     landed: LandedFile, contracts: dict[str, TableContract], options: dict[str, Any] | None
 ) -> FileResult:
-    contract = contracts.get(landed.table)
-    if contract is None:
-        reason = (
-            f"unknown table '{landed.table}' (from the file name); declared tables: "
-            f"{', '.join(sorted(contracts))}. Rename the file or declare the table"
-        )
-        return FileResult(rejections=[Rejection(landed.url, None, reason)])
+    if landed.problem is not None:  # the file's name matches no single table
+        return FileResult(rejections=[Rejection(landed.url, None, landed.problem)])
     try:
-        return read_file(landed, contract, options)
+        return read_file(landed, contracts[landed.table], options)
     except Exception as exc:  # an unforeseen reader failure still must not stop the run
         return FileResult(rejections=[Rejection(landed.url, None, f"unreadable file: {exc!r}")])
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.landing import settings
+from ingestion.landing.naming import match_table
 
 _INT_RE = re.compile(r"[+-]?\d+")
 # Huge fields are read whole and quarantined with a clear message, not cut off by the csv module.
@@ -45,6 +46,7 @@ class TableContract:
 
     schema: pa.Schema
     primary_key: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # file name patterns; none: <table>.* and <table>-* (naming.py)
 
     @property
     def required(self) -> list[str]:
@@ -59,6 +61,7 @@ class LandedFile:
     table: str
     format: str | None
     fingerprint: str  # size + etag (object stores) or mtime (local files)
+    problem: str | None = None  # why the file belongs to no single table (naming.py)
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,14 @@ class FileResult:
 
 # --- discovery -------------------------------------------------------------------------------
 def list_files(
-    root: str, source: str, ingest_date: str | None, storage_options: Mapping[str, Any] | None
+    root: str,
+    source: str,
+    ingest_date: str | None,
+    storage_options: Mapping[str, Any] | None,
+    contracts: Mapping[str, TableContract] | None = None,
 ) -> Iterator[LandedFile]:
-    """Files under ``<root>/<source>/<ingest_date>/`` (every date folder if none), sorted."""
+    """Files under ``<root>/<source>/<ingest_date>/`` (every date folder if none), sorted, each
+    with the table of ``contracts`` its name matches."""
     fs, base = fsspec.core.url_to_fs(root, **(storage_options or {}))
     protocol = fs.protocol[0] if isinstance(fs.protocol, tuple | list) else fs.protocol
     prefix = f"{base.rstrip('/')}/{source}"
@@ -94,7 +102,7 @@ def list_files(
             path = info["name"]
             name = PurePosixPath(path).name
             suffix = PurePosixPath(name).suffix.lower()
-            table = re.split(r"[-.]", name, maxsplit=1)[0]
+            table, problem = match_table(name, contracts)
             version = (
                 info.get("ETag")
                 or info.get("etag")
@@ -108,6 +116,7 @@ def list_files(
                 table=table,
                 format=settings.FORMATS.get(suffix),
                 fingerprint=f"{info.get('size')}:{str(version).strip(chr(34))}",
+                problem=problem,
             )
 
 
