@@ -68,6 +68,14 @@ run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer
 	$(RUN) dagster job execute -m orchestration.definitions -j $*_job \
 		--tags '{"dagster/partition": "$(or $(PARTITION),2024-01-01)"}'
 
+.PHONY: land
+land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=partners DATE=2024-01-01)
+	$(RUN) python -m orchestration.land --source "$(SOURCE)" --date "$(DATE)"
+
+.PHONY: query
+query: $(UV) ## One SQL query on the embedded DuckDB (make query SQL="select * from raw.quarantine")
+	@$(RUN) python -m lakehouse.query "$(SQL)"
+
 .PHONY: test
 test: manifest ## Run the test suite
 	$(RUN) pytest -q $(PYTEST_ARGS)
