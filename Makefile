@@ -20,6 +20,9 @@ export DLT_TELEMETRY_DISABLED := 1
 ifdef LAKEHOUSE_DUCKDB_MEMORY_LIMIT  # DuckDB's cap in dbt runs (default 1GB: profiles.yml)
 export LAKEHOUSE_DUCKDB_MEMORY_LIMIT
 endif
+ifdef LANDING_CONTRACTS_DIR  # landing contract files (default ingestion/landing/contracts)
+export LANDING_CONTRACTS_DIR
+endif
 export DO_NOT_TRACK := 1
 
 DBT := cd transformations && $(RUN) dbt

@@ -78,6 +78,11 @@ def summary(result: dg.ExecuteInProcessResult, source: str, contract: SourceCont
         rows = loaded.get(table, 0) if table in declared else "-"
         note = "" if table in declared else "   (no declared table: see the reasons)"
         lines.append(f"  {table:<{width}}{rows:>8}{quarantined.get(table, 0):>13}{note}")
+    if not any(loaded.get(t) for t in declared) and not quarantined:
+        lines.append(
+            "Nothing new: the date has no files, or each was loaded before (a file loads once; "
+            "a changed file loads again)."
+        )
     reasons: dict[str, int] = check.metadata["reasons"].value
     if reasons:
         lines.append("Quarantine reasons (rows):")

@@ -89,6 +89,17 @@ def test_land_loads_one_source_for_one_date_and_says_where_to_look(defs, landed:
     assert record.dagster_run.tags["dagster/partition"] == DAY
     assert record.dagster_run.run_config["ops"]["landing"]["config"] == {"sources": ["partners"]}
 
+    # Landing the date again loads nothing twice, and says so.
+    again = run("orchestration.land", "--source", "partners", "--date", DAY)
+    assert again.returncode == 0, again.stderr
+    assert [line.split() for line in again.stdout.splitlines() if line.startswith("  part")] == [
+        ["partners_stores", "0", "0"]
+    ]
+    assert (
+        "Nothing new: the date has no files, or each was loaded before (a file loads once; "
+        "a changed file loads again)."
+    ) in again.stdout.splitlines()
+
     # The printed query commands work (make query runs lakehouse.query).
     queries = [line.split('make query SQL="', 1)[1][:-1] for line in lines if "make query" in line]
     assert len(queries) == 2
