@@ -33,7 +33,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.landing import settings
-from ingestion.landing.naming import match_table
 
 _INT_RE = re.compile(r"[+-]?\d+")
 # Huge fields are read whole and quarantined with a clear message, not cut off by the csv module.
@@ -61,7 +60,7 @@ class LandedFile:
     table: str
     format: str | None
     fingerprint: str  # size + etag (object stores) or mtime (local files)
-    problem: str | None = None  # why the file belongs to no single table (naming.py)
+    problem: str | None = None  # why the file is rejected whole (naming.py: no single table)
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,9 @@ class FileResult:
 
 # --- discovery -------------------------------------------------------------------------------
 def list_files(
-    root: str,
-    source: str,
-    ingest_date: str | None,
-    storage_options: Mapping[str, Any] | None,
-    contracts: Mapping[str, TableContract] | None = None,
+    root: str, source: str, ingest_date: str | None, storage_options: Mapping[str, Any] | None
 ) -> Iterator[LandedFile]:
-    """Files under ``<root>/<source>/<ingest_date>/`` (every date folder if none), sorted, each
-    with the table of ``contracts`` its name matches."""
+    """Files under ``<root>/<source>/<ingest_date>/`` (every date folder if none), sorted."""
     fs, base = fsspec.core.url_to_fs(root, **(storage_options or {}))
     protocol = fs.protocol[0] if isinstance(fs.protocol, tuple | list) else fs.protocol
     prefix = f"{base.rstrip('/')}/{source}"
@@ -102,7 +96,7 @@ def list_files(
             path = info["name"]
             name = PurePosixPath(path).name
             suffix = PurePosixPath(name).suffix.lower()
-            table, problem = match_table(name, contracts)
+            table = re.split(r"[-.]", name, maxsplit=1)[0]
             version = (
                 info.get("ETag")
                 or info.get("etag")
@@ -116,7 +110,6 @@ def list_files(
                 table=table,
                 format=settings.FORMATS.get(suffix),
                 fingerprint=f"{info.get('size')}:{str(version).strip(chr(34))}",
-                problem=problem,
             )
 
 

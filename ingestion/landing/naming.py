@@ -8,13 +8,15 @@ file is quarantined under its name's stem (up to the first ``-`` or ``.``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ingestion.landing.helpers import TableContract
+    from ingestion.landing.helpers import LandedFile, TableContract
 
 
 def default_patterns(table: str) -> tuple[str, ...]:
@@ -26,13 +28,14 @@ def file_stem(name: str) -> str:
     return re.split(r"[-.]", name, maxsplit=1)[0]
 
 
-def match_table(name: str, contracts: Mapping[str, TableContract] | None) -> tuple[str, str | None]:
-    """``(table, None)`` for the one table whose patterns match ``name``; else ``(stem, reason)``.
+def with_table(landed: LandedFile, contracts: Mapping[str, TableContract]) -> LandedFile:
+    """The listed file with the table its name matches, or with the reason it matches none."""
+    table, problem = match_table(PurePosixPath(landed.path).name, contracts)
+    return dataclasses.replace(landed, table=table, problem=landed.problem or problem)
 
-    Without contracts (listing only) every file is named by its stem.
-    """
-    if contracts is None:
-        return file_stem(name), None
+
+def match_table(name: str, contracts: Mapping[str, TableContract]) -> tuple[str, str | None]:
+    """``(table, None)`` for the one table whose patterns match ``name``; else ``(stem, reason)``."""
     patterns = {t: c.files or default_patterns(t) for t, c in sorted(contracts.items())}
     matched = [t for t, globs in patterns.items() if any(fnmatchcase(name, g) for g in globs)]
     if len(matched) == 1:

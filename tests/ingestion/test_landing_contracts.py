@@ -242,7 +242,8 @@ def test_patterns_route_landed_files_and_quarantine_the_rest(
     folder = tmp_path / "landing" / "partners" / "2024-01-02"
     write(folder, "stores_a.csv", "store_id,city\n1,Lyon\n2,Nantes\n")
     write(folder, "opening-hours.csv", "store_id,weekday,opens\n1,1,08:00\n1,2,08:30\n")
-    write(folder, "stores_hours.csv", "store_id,weekday,opens\n2,1,09:00\n")  # both tables
+    # matches both tables; its stem is a declared table, yet it must not load as one
+    write(folder, "stores-hours.csv", "store_id,city\n2,Nantes\n")
     write(folder, "Stores.csv", "store_id,city\n3,Paris\n")  # no table (patterns are exact)
     pipeline = make_pipeline(lakehouse_env, name="landing_partners")
     pipeline.run(landing(str(tmp_path / "landing"), "partners", contracts, "2024-01-02"))
@@ -258,11 +259,11 @@ def test_patterns_route_landed_files_and_quarantine_the_rest(
     quarantine = catalog.load_table("raw.quarantine").scan().to_arrow().to_pylist()
     assert sorted((Path(r["file"]).name, r["table_name"], r["line"]) for r in quarantine) == [
         ("Stores.csv", "Stores", None),
-        ("stores_hours.csv", "stores_hours", None),
+        ("stores-hours.csv", "stores", None),
     ]
     reasons = {Path(r["file"]).name: r["reason"] for r in quarantine}
-    assert reasons["stores_hours.csv"].startswith("ambiguous file name 'stores_hours.csv'")
-    assert f"({PATTERN_LIST})" in reasons["stores_hours.csv"]
+    assert reasons["stores-hours.csv"].startswith("ambiguous file name 'stores-hours.csv'")
+    assert f"({PATTERN_LIST})" in reasons["stores-hours.csv"]
     assert reasons["Stores.csv"].startswith("unknown table 'Stores'")
     report = last_run_report(pipeline, "partners")
     assert report["rows_by_table"] == {"partners_stores": 2, "partners_store_hours": 2}
