@@ -53,8 +53,6 @@ class Proposal:
             "sample).",
             *self.notes,
         ]
-        if self.sample.suffix.lower() in COMPRESSIONS:
-            header.append("Note: the landing reader does not read compressed files yet.")
         header += [
             f"Save it as ingestion/landing/contracts/{self.source}.yml (or add the table to that",
             "file); the format is documented in ingestion/landing/README.md.",
