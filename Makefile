@@ -20,6 +20,9 @@ export DLT_TELEMETRY_DISABLED := 1
 ifdef LAKEHOUSE_DUCKDB_MEMORY_LIMIT  # DuckDB's cap in dbt runs (default 1GB: profiles.yml)
 export LAKEHOUSE_DUCKDB_MEMORY_LIMIT
 endif
+ifdef LANDING_CONTRACTS_DIR  # landing contract files (default ingestion/landing/contracts)
+export LANDING_CONTRACTS_DIR
+endif
 export DO_NOT_TRACK := 1
 
 DBT := cd transformations && $(RUN) dbt
@@ -68,6 +71,14 @@ run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer
 	@$(RUN) python -m orchestration.partitions "$(or $(PARTITION),2024-01-01)"
 	$(RUN) dagster job execute -m orchestration.definitions -j $*_job \
 		--tags '{"dagster/partition": "$(or $(PARTITION),2024-01-01)"}'
+
+.PHONY: land
+land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=partners DATE=2024-01-01)
+	$(RUN) python -m orchestration.land --source "$(SOURCE)" --date "$(DATE)"
+
+.PHONY: query
+query: $(UV) ## One SQL query on the embedded DuckDB (make query SQL="select * from raw.quarantine")
+	@$(RUN) python -m lakehouse.query "$(SQL)"
 
 .PHONY: test
 test: manifest ## Run the test suite

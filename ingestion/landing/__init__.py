@@ -30,6 +30,7 @@ from ingestion.landing.helpers import (
     list_files,
     read_file,
 )
+from ingestion.landing.naming import with_table
 
 __all__ = ["QUARANTINE_SCHEMA", "TableContract", "landing", "last_run_report"]
 
@@ -84,7 +85,8 @@ def _landed_rows(
     ledger: dict[str, str] = state.setdefault(settings.LEDGER_KEY, {})
     report: Counter[str] = Counter()
     rows_by_table: Counter[str] = Counter()
-    for landed in list_files(root, source, day, storage_options):
+    for listed in list_files(root, source, day, storage_options):
+        landed = with_table(listed, contracts)  # the table its name matches, or why none
         if ledger.get(landed.url) == landed.fingerprint:
             report["files_skipped"] += 1
             continue
@@ -137,8 +139,8 @@ def _read(
     landed: LandedFile, contracts: dict[str, TableContract], options: dict[str, Any] | None
 ) -> FileResult:
     contract = contracts.get(landed.table)
-    if contract is None:
-        reason = (
+    if contract is None or landed.problem:  # with_table says why a file has no single table
+        reason = landed.problem or (
             f"unknown table '{landed.table}' (from the file name); declared tables: "
             f"{', '.join(sorted(contracts))}. Rename the file or declare the table"
         )

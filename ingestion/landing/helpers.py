@@ -45,6 +45,7 @@ class TableContract:
 
     schema: pa.Schema
     primary_key: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # file name patterns; none: <table>.* and <table>-* (naming.py)
 
     @property
     def required(self) -> list[str]:
@@ -59,6 +60,7 @@ class LandedFile:
     table: str
     format: str | None
     fingerprint: str  # size + etag (object stores) or mtime (local files)
+    problem: str | None = None  # why the file is rejected whole (naming.py: no single table)
 
 
 @dataclass(frozen=True)

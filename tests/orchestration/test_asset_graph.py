@@ -10,14 +10,19 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.landing.contract import load_sources
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.layers import Layer
 from lakehouse.paths import REPO_ROOT
-from orchestration.defs.landing.sources import landed_tables
+from orchestration.defs.landing.assets import landed_tables
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
-LANDING_TABLES = {*landed_tables(), QUARANTINE_TABLE}
+
+
+def landing_tables() -> set[str]:
+    """The raw tables of the project's contract files, and the quarantine."""
+    return {*landed_tables(load_sources()), QUARANTINE_TABLE}
 
 
 def graph_shape(defs: dg.Definitions) -> dict[str, dict]:
@@ -47,8 +52,9 @@ def test_raw_assets_are_the_dlt_tables(defs):
     """raw holds the shop tables and the landed tables (with their quarantine), nothing else."""
     raw = {k for k in graph_shape(defs) if k.startswith("raw/")}
     assert set(SHOP_TABLES) == {"customers", "products", "orders", "order_items", "payments"}
-    assert "partners_stores" in LANDING_TABLES  # the example declared source shows in the graph
-    assert raw == {f"raw/{t}" for t in {*SHOP_TABLES, *LANDING_TABLES}}
+    # the example contract file (contracts/partners.yml) shows in the graph
+    assert "partners_stores" in landing_tables()
+    assert raw == {f"raw/{t}" for t in {*SHOP_TABLES, *landing_tables()}}
 
 
 def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
@@ -103,7 +109,7 @@ def test_jobs_per_layer_and_for_the_whole_graph(defs):
         assert expected and job.asset_layer.selected_asset_keys == expected, layer
     landing = defs.resolve_job_def("landing_job")
     assert landing.asset_layer.selected_asset_keys == {
-        dg.AssetKey([Layer.RAW.value, t]) for t in LANDING_TABLES
+        dg.AssetKey([Layer.RAW.value, t]) for t in landing_tables()
     }
     assert landing.partitions_def is not None
     full = defs.resolve_job_def("lakehouse_job")

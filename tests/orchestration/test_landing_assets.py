@@ -13,13 +13,18 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ingestion.landing.contract import load_sources
 from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
-from orchestration.defs.landing.assets import CHECK_NAME, QUARANTINE_KEY, landing_assets
+from orchestration.defs.landing.assets import CHECK_NAME, QUARANTINE_KEY, build_landing_assets
 from orchestration.resources import build_resources
 
 STORES = dg.AssetKey(["raw", "partners_stores"])
+UNMATCHED = (
+    "unknown table 'shelves': the file name 'shelves.csv' matches no declared table's patterns "
+    "(stores: stores.*, stores-*). Rename the file or declare its table in the source's contract"
+)
 DAY = START_DATE.isoformat()
 FILES = {
     # three good rows and one whose key is not an integer
@@ -27,7 +32,7 @@ FILES = {
     "1,Main Street,Lyon,2020-01-02\n2,Harbour,Nantes,\n3,Airport,,2021-06-30\nx,Bad key,Paris,\n",
     # the required store_name column is missing: both rows are rejected (schema drift)
     "stores-late.csv": "store_id,city\n4,Lille\n5,Metz\n",
-    # no table 'shelves' is declared: the file is rejected
+    # no table of contracts/partners.yml matches the name: the file is rejected
     "shelves.csv": "shelf_id\n1\n",
 }
 
@@ -43,7 +48,10 @@ def landed(lakehouse_env: Settings) -> Path:
 
 def _materialize(instance: dg.DagsterInstance, day: str) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [landing_assets], partition_key=day, resources=build_resources(), instance=instance
+        [build_landing_assets(load_sources())],
+        partition_key=day,
+        resources=build_resources(),
+        instance=instance,
     )
 
 
@@ -71,7 +79,7 @@ def test_landed_files_load_once_and_quarantine_warns(landed: Path, lakehouse_env
         }
         reasons = check.metadata["reasons"].value
         assert sum(reasons.values()) == 4
-        assert any("unknown table 'shelves'" in reason for reason in reasons)
+        assert reasons[UNMATCHED] == 1
 
         # The same date again: every file is in the ledger, nothing is loaded twice.
         again = _materialize(instance, DAY)

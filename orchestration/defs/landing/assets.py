@@ -1,6 +1,7 @@
 """The landing source's tables as partitioned assets: partition = ingest date (folder name).
 
-One multi-asset loads every declared source (``sources.py``) for the run's dates: the good rows
+One multi-asset loads every declared source (the contract files of ``ingestion/landing/contracts``,
+read when the definitions load) for the run's dates: the good rows
 of ``<root>/<source>/<day>/`` into ``raw/<source>_<table>``, bad rows and files into
 ``raw/quarantine`` (shared by all sources, so one step writes it). Each source has its own dlt
 pipeline and ledger (``landing_<source>``), so a file is loaded once however often a date is run.
@@ -9,7 +10,7 @@ rows to quarantine, with the count per table and the reasons.
 """
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -18,6 +19,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import In
 
 from ingestion.landing import landing, last_run_report
+from ingestion.landing.contract import SourceContract, TableSpec, contracts_dir
 from ingestion.landing.helpers import list_files
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.pipeline import make_pipeline
@@ -25,7 +27,6 @@ from lakehouse.catalog import get_catalog, table_identifier
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
 from orchestration.defs.dlt.retries import retry_transient_errors
-from orchestration.defs.landing.sources import LANDING_SOURCES, landed_tables
 from orchestration.defs.metadata import raw_table_metadata
 from orchestration.partitions import (
     business_date_partitions,
@@ -62,46 +63,92 @@ def storage_options(settings: Settings, root: str) -> dict[str, Any] | None:
     }
 
 
-def _spec(table: str, description: str) -> dg.AssetSpec:
+def landed_tables(sources: Mapping[str, SourceContract]) -> list[str]:
+    """The raw table of every declared landing table: ``<source>_<table>``."""
+    return [f"{source}_{t.name}" for source, contract in sources.items() for t in contract.tables]
+
+
+def _spec(table: str, description: str, metadata: dict[str, Any] | None = None) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=dg.AssetKey([Layer.RAW.value, table]),
         description=description,
         kinds={"dlt", "iceberg"},
+        metadata=metadata,
     )
 
 
-@dg.multi_asset(
-    name="landing",
-    specs=[
-        *(_spec(t, f"Landed files of raw.{t}, validated.") for t in landed_tables()),
-        _spec(QUARANTINE_TABLE, "Rejected landed rows and files, with the reason."),
-    ],
-    check_specs=[
-        dg.AssetCheckSpec(
-            CHECK_NAME,
-            asset=QUARANTINE_KEY,
-            description="Warns when the run quarantined landed rows (count and reasons).",
-        )
-    ],
-    group_name=Layer.RAW.value,
-    partitions_def=business_date_partitions,
-    backfill_policy=single_run_backfill,
-)
-def landing_assets(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, config: LandingConfig
+def _table_spec(source: str, contract: SourceContract, table: TableSpec) -> dg.AssetSpec:
+    """The asset of one declared table, described and typed as its contract declares it."""
+    columns = dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.type,
+                description=c.description or None,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
+            for c in table.columns
+        ]
+    )
+    about = " ".join(filter(None, [table.description, contract.description]))
+    return _spec(
+        f"{source}_{table.name}",
+        f"Landed files of raw.{source}_{table.name}, validated. {about}".strip(),
+        {"dagster/column_schema": columns},
+    )
+
+
+def build_landing_assets(sources: Mapping[str, SourceContract]) -> dg.AssetsDefinition:
+    """The landing multi-asset of the declared ``sources`` (``load_sources()``)."""
+
+    @dg.multi_asset(
+        name="landing",
+        specs=[
+            *(_table_spec(s, c, t) for s, c in sources.items() for t in c.tables),
+            _spec(QUARANTINE_TABLE, "Rejected landed rows and files, with the reason."),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                CHECK_NAME,
+                asset=QUARANTINE_KEY,
+                description="Warns when the run quarantined landed rows (count and reasons).",
+            )
+        ],
+        group_name=Layer.RAW.value,
+        partitions_def=business_date_partitions,
+        backfill_policy=single_run_backfill,
+    )
+    def landing_assets(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource, config: LandingConfig
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        yield from load_landed_files(context, lakehouse, config, sources)
+
+    return landing_assets
+
+
+def load_landed_files(
+    context: dg.AssetExecutionContext,
+    lakehouse: LakehouseResource,
+    config: LandingConfig,
+    sources: Mapping[str, SourceContract],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Land the run's dates of the configured sources (all by default) and report per table."""
     days = business_dates(context)  # refuses dates outside the partitions first
     settings = lakehouse.settings()
     root = landing_root(settings, config)
     options = storage_options(settings, root)
-    unknown = set(config.sources or ()) - set(LANDING_SOURCES)
+    unknown = set(config.sources or ()) - set(sources)
     if unknown:
-        raise ValueError(f"undeclared landing source(s) {sorted(unknown)}: see sources.py")
+        raise ValueError(
+            f"undeclared landing source(s) {sorted(unknown)}; declared: "
+            f"{', '.join(sources) or 'none'} (contract files in {contracts_dir()})"
+        )
     loaded: Counter[str] = Counter()
     quarantined = 0
     load_ids: list[str] = []
     with retry_transient_errors(context):
-        for source in config.sources or list(LANDING_SOURCES):
+        for source in config.sources or list(sources):
+            contracts = sources[source].table_contracts()
             pipeline = None
             for day in days:
                 if next(list_files(root, source, day.isoformat(), options), None) is None:
@@ -110,7 +157,7 @@ def landing_assets(
                     )
                     continue
                 pipeline = pipeline or make_pipeline(settings, name=f"landing_{source}")
-                info = pipeline.run(landing(root, source, LANDING_SOURCES[source], day, options))
+                info = pipeline.run(landing(root, source, contracts, day, options))
                 report = last_run_report(pipeline, source)
                 context.log.info(f"landing {source} {day}: {report}")
                 load_ids.extend(info.loads_ids)
@@ -118,7 +165,7 @@ def landing_assets(
                 quarantined += int(report.get("rows_quarantined", 0))
 
     catalog = get_catalog(settings)
-    for table in landed_tables():
+    for table in landed_tables(sources):
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey([Layer.RAW.value, table]),
             metadata={"rows_loaded": loaded[table], **raw_table_metadata(catalog, table)},
