@@ -28,6 +28,7 @@ from orchestration.defs.landing.assets import (
 from orchestration.demo import QUIET_LOGS
 from orchestration.partitions import outside_partitions
 
+
 def request_problem(source: str, day: str, sources: dict[str, SourceContract]) -> str | None:
     """Why ``source`` and ``day`` cannot be landed, in one line; None when they can."""
     if source not in sources:
