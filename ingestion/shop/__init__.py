@@ -31,10 +31,45 @@ from ingestion.shop.generator import (
 )
 from ingestion.shop.replay import ParquetReplay
 
-__all__ = ["LEDGER_KEY", "TABLES", "column_hints", "shop"]
+__all__ = ["DATASET_KEY", "LEDGER_KEY", "TABLES", "DatasetMismatch", "column_hints", "shop"]
 
 LEDGER_KEY = "loaded_business_dates"
+DATASET_KEY = "dataset"  # dlt source state: what generated the rows in raw (seed, scale, ...)
 CURSOR = "_arrived_at"
+
+
+class DatasetMismatch(ValueError):
+    """The run would add rows of another synthetic dataset to those already in raw."""
+
+
+def _dataset_identity(
+    seed: int, scale_factor: float, start_date: date, replay_dir: str | None
+) -> dict[str, Any]:
+    """What makes two loads parts of the same dataset: the generator's parameters, or the
+    recording a replay reads (whose own seed and scale apply)."""
+    if replay_dir:
+        return {"replay_dir": str(Path(replay_dir).resolve())}
+    return {"seed": seed, "scale_factor": float(scale_factor), "start_date": start_date.isoformat()}
+
+
+def _check_dataset(wanted: dict[str, Any]) -> None:
+    """Record the dataset with the first load; refuse a load of another one into the same raw.
+
+    Kept in dlt's source state, which dlt commits with the load package (and restores from the
+    destination), so the record travels with the data it describes.
+    """
+    recorded = dlt.current.source_state().setdefault(DATASET_KEY, wanted)
+    if recorded != wanted:
+        raise DatasetMismatch(
+            f"raw already holds shop data generated with {_describe(recorded)}, and this run "
+            f"asks for {_describe(wanted)}: loading it would mix two datasets. Run with the "
+            "recorded values (the shop's run config), or start over with an empty data folder "
+            "(`make clean` on the embedded default)."
+        )
+
+
+def _describe(identity: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in sorted(identity.items()))
 
 
 def column_hints(table: str) -> dict[str, Any]:
@@ -87,7 +122,8 @@ def shop(
         raise ValueError(f"last_business_date {last} is before business_date {business_date}")
     increments = ParquetReplay(Path(replay_dir)) if replay_dir else simulator
     dates = [business_date + timedelta(days=n) for n in range((last - business_date).days + 1)]
-    return [_resource(increments, table, dates, batch_size, reload) for table in TABLES]
+    dataset = _dataset_identity(seed, scale_factor, start_date, replay_dir)
+    return [_resource(increments, table, dates, batch_size, reload, dataset) for table in TABLES]
 
 
 def _resource(
@@ -96,12 +132,14 @@ def _resource(
     dates: list[date],
     batch_size: int,
     reload: bool,
+    dataset: dict[str, Any],
 ) -> DltResource:
     window_start = datetime.combine(dates[0], time(), tzinfo=UTC)
     window_end = datetime.combine(dates[-1], time(), tzinfo=UTC) + timedelta(days=1)
     bypass_ledger = reload and table in MERGE_TABLES
 
     def increment() -> Iterator[pa.Table]:
+        _check_dataset(dataset)  # before any row: a refused run extracts nothing
         ledger: list[str] = dlt.current.resource_state().setdefault(LEDGER_KEY, [])
         for business_date in dates:
             day = business_date.isoformat()

@@ -208,3 +208,30 @@ def test_reload_rewrites_merge_tables_only(loaded) -> None:
         # Upserts of the same versions are idempotent; append tables were not re-sent.
         assert catalog.load_table(("raw", name)).scan().to_arrow().num_rows == rows_before[name]
         assert (after[name] != before[name]) == (name in MERGE), name
+
+
+def test_a_load_of_another_dataset_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """Raw records what generated it; a run with another seed or scale must not mix datasets."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from ingestion.shop import DatasetMismatch
+
+    data_dir = tmp_path / "data"
+    _pipeline(data_dir).run(shop(D1, seed=7, scale_factor=SCALE_FACTOR))
+    before = _snapshots(_catalog(data_dir))
+    for other in ({"seed": 42, "scale_factor": SCALE_FACTOR}, {"seed": 7, "scale_factor": 0.3}):
+        with pytest.raises(PipelineStepFailed) as failed:
+            _pipeline(data_dir).run(shop(D2, **other))
+        cause = failed.value.__cause__
+        while cause is not None and not isinstance(cause, DatasetMismatch):
+            cause = cause.__cause__
+        assert cause is not None, failed.value
+        assert "raw already holds shop data generated with scale_factor=0.2, seed=7" in str(cause)
+        assert "make clean" in str(cause)
+        assert _snapshots(_catalog(data_dir)) == before  # nothing committed
+    # The recorded dataset still loads, with nothing of the refused runs in between.
+    _pipeline(data_dir).run(shop(D2, seed=7, scale_factor=SCALE_FACTOR))
+    orders = _catalog(data_dir).load_table(("raw", "orders")).scan().to_arrow()
+    simulator = ShopSimulator(seed=7, scale_factor=SCALE_FACTOR)
+    expected = pa.concat_tables(simulator.read("orders", day) for day in (D1, D2))
+    assert _rows(orders, "orders") == _rows(expected, "orders")
