@@ -44,6 +44,14 @@ fi
 if [[ -n "${{STUB_FAIL_JOB:-}}" && "$*" == *"wait --for=condition=complete job/$STUB_FAIL_JOB "* ]]; then
   exit 1
 fi
+if [[ "$*" == *" port-forward "* ]]; then
+  # kubectl's own message for a Service that does not exist, then exit 1 at once.
+  if [[ -n "${{STUB_MISSING_SERVICE:-}}" && "$*" == *" port-forward svc/$STUB_MISSING_SERVICE "* ]]; then
+    echo 'Error from server (NotFound): services "'"$STUB_MISSING_SERVICE"'" not found' >&2
+    exit 1
+  fi
+  sleep "${{STUB_FORWARD_SECONDS:-2}}"
+fi
 """,
     "helm": """
 if [[ "$1" == "version" ]]; then echo "v3.18.4+gd80839c"; fi
