@@ -130,7 +130,8 @@ def test_dagster_code_location_env_contract(values: dict[str, Any]) -> None:
         assert env[name]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": key}, name
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "orchestration.definitions", "-a", "defs"]
     assert deployment["image"]["pullPolicy"] == "IfNotPresent"
-    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
+    # Off: runs get their own resources and labels (test_run_pod.py), the same env by YAML anchor.
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is False
 
 
 def test_dagster_runs_on_k8s_with_the_projects_postgres(values: dict[str, Any]) -> None:
