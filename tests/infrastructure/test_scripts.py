@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -136,8 +137,9 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
     sequence = [
         "python -m lakehouse.platform.preflight",
         f"kind create cluster --name lakehouse --config {checks.INFRA}/kind/cluster.yaml --image {node_image}",
-        "docker build -f",
-        "kind load docker-image lakehouse-code:dev --name lakehouse",
+        "docker build --provenance=false -f",
+        "docker save lakehouse-code:dev -o",
+        "kind load image-archive",
         "kubernetes/namespace.yaml",
         "python -m lakehouse.platform.secrets generate --context kind-lakehouse",
         "kubernetes/network-policies.yaml",
@@ -164,6 +166,10 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
         if line.startswith("kubectl ") and "version" not in line:
             assert "--context kind-lakehouse" in line
     assert "make port-forward" in result.stdout
+    # Every step line says "[n/N]" with N the real number of steps (issue 12, defect 8).
+    counters = re.findall(r"==> \[(\d+)/(\d+)\]", result.stdout)
+    assert counters and counters[-1][0] == counters[-1][1] == str(len(counters))
+    assert not any("kind load docker-image" in line for line in log)
 
 
 def test_up_keeps_an_existing_cluster(stubs) -> None:
