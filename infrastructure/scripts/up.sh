@@ -27,7 +27,7 @@ step "code-location image $IMAGE"
 # --provenance=false: no attestation manifests. With Docker's containerd image store (the default
 # of Docker Desktop and Engine 29) `kind load docker-image` fails on an image that carries them
 # ("ctr: content digest ... not found", kubernetes-sigs/kind#3795); loading a `docker save` archive
-# with `kind load image-archive` avoids the image store's export path as well (kind#4247).
+# through kind's image-archive loader avoids the image store's export path as well (kind#4247).
 docker build --provenance=false -f "$INFRA/docker/Dockerfile" -t "$IMAGE" . \
   || die "docker build failed" "read the build log above; \`uv lock --check\` must pass for \`uv sync --frozen\`"
 ARCHIVE="$(mktemp "${TMPDIR:-/tmp}/lakehouse-image.XXXXXX.tar")"
