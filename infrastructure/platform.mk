@@ -24,6 +24,11 @@ down: ## Delete the kind cluster (says what remains on this machine)
 port-forward: ## Forward Trino 8080, MinIO 9000/9001, Dagster 3000, Polaris 8181, dbt docs 8081
 	@bash $(PLATFORM_SCRIPTS)/port-forward.sh
 
+.PHONY: trino
+trino: ## A Trino SQL shell in the cluster's coordinator pod (CATALOG=iceberg_readonly by default)
+	@kubectl --context kind-$(or $(LAKEHOUSE_CLUSTER),lakehouse) --namespace lakehouse \
+		exec -it deploy/trino-coordinator -- trino --catalog $(or $(CATALOG),iceberg_readonly)
+
 .PHONY: status
 status: ## Releases, pods, jobs, services and volumes of the cluster
 	@bash $(PLATFORM_SCRIPTS)/status.sh

@@ -11,10 +11,14 @@ if cluster_exists; then
 else
   printf '==> no kind cluster named %s: nothing to delete\n' "$CLUSTER"
 fi
+NODE_IMAGE="$("${PY[@]}" -m lakehouse.platform.charts kind-image)"
+# The same list as TEARDOWN.md's table (tests/infrastructure/test_docs.py compares them).
 cat <<MSG
 ==> what remains on this machine (see TEARDOWN.md):
-    - infrastructure/.secrets/credentials.env   credentials of the deleted cluster (useless now;
-                                                \`rm -r infrastructure/.secrets\` to remove)
-    - the Docker image $IMAGE and the kind node image   (\`docker image rm $IMAGE\`)
-    - .data/  the embedded default's data, untouched by the cluster (\`make clean\` removes it)
+    - infrastructure/.secrets/credentials.env (useless now): \`rm -r infrastructure/.secrets\`
+    - the code-location image $IMAGE: \`docker image rm $IMAGE\`
+    - the kind node image (pulled by digest): \`docker image rm kindest/node@${NODE_IMAGE#*@}\`
+    - upstream images pulled by Docker: \`docker image prune\`
+    - Helm repository entries: \`helm repo remove minio polaris trino dagster\`
+    - .data/  the embedded default's data, untouched by the cluster: \`make clean\`
 MSG

@@ -1,6 +1,7 @@
 """End-to-end check of a running cluster (CI: .github/workflows/kind-e2e.yml; by hand after `make up`).
 
-With `make port-forward` running it:
+With `make port-forward` running it (local ports from the `services:` table of
+infrastructure/helm/charts.yaml, the table `make port-forward` forwards):
 1. submits `lakehouse_job` (the whole asset graph: dlt -> raw, dbt bronze/silver/gold) for one
    business date through the Dagster GraphQL API, so the K8sRunLauncher starts a run pod;
 2. waits for the run to succeed (prints the run id and the pod to read on failure);
@@ -62,15 +63,22 @@ def query_gold(host: str, port: int, catalog: str) -> dict[str, int]:
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    from lakehouse.platform import charts
+
+    table = charts.services()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--partition", default="2024-01-01")
-    parser.add_argument("--dagster-port", type=int, default=3000)
-    parser.add_argument("--trino-port", type=int, default=8080)
+    parser.add_argument("--dagster-port", type=int, default=table["dagster-webserver"].local_port)
+    parser.add_argument("--trino-port", type=int, default=table["trino"].local_port)
     parser.add_argument("--catalog", default="iceberg_readonly")
     parser.add_argument("--timeout", type=float, default=2400)
     parser.add_argument("--skip-run", action="store_true", help="only query gold")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if not args.skip_run:
         materialize("localhost", args.dagster_port, args.partition, args.timeout)
     print("==> gold through Trino")

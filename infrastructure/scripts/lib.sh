@@ -36,17 +36,44 @@ require_cluster() {
   cluster_exists || die "the kind cluster '$CLUSTER' does not exist" "create it with \`make up\`"
 }
 
-# run_job FILE NAME: (re)create an idempotent Job and wait for it; show its logs if it fails.
+# job_state NAME: the true conditions of job/NAME, space separated (e.g. "Complete", "Failed").
+job_state() {
+  "${KUBECTL[@]}" get "job/$1" \
+    -o 'jsonpath={range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}' 2>/dev/null || true
+}
+
+# job_failed NAME WHY: print the Job's pods and logs, then stop with what to do.
+job_failed() {
+  local name="$1" why="$2"
+  printf '\n==> job/%s %s; its pods and logs:\n' "$name" "$why" >&2
+  "${KUBECTL[@]}" get pods -l "job-name=$name" >&2 || true
+  "${KUBECTL[@]}" logs "job/$name" --all-containers --tail=100 >&2 || true
+  die "job/$name $why" \
+    "logs: kubectl --context $CONTEXT -n $NS logs job/$name" \
+    "SETUP_GUIDE.md, Troubleshooting (Polaris grants, path-style S3, image pull on kind)"
+}
+
+# run_job FILE NAME [TIMEOUT]: (re)create an idempotent Job and wait until it completes. Stops at
+# once when the Job fails (condition Failed, or FailureTarget while its pods are torn down) instead
+# of waiting out TIMEOUT (`kubectl wait --for=condition=complete` alone would sit on a failed Job
+# until its timeout), and prints the Job's logs either way.
 run_job() {
   local file="$1" name="$2" timeout="${3:-600s}"
+  local limit="${timeout%s}" poll="${JOB_POLL_SECONDS:-5}" waited=0 state
   "${KUBECTL[@]}" delete job "$name" --ignore-not-found --wait=true >/dev/null
   "${KUBECTL[@]}" apply -f "$file"
-  info "waiting for job/$name (up to $timeout)"
-  if ! "${KUBECTL[@]}" wait --for=condition=complete "job/$name" --timeout="$timeout"; then
-    "${KUBECTL[@]}" logs "job/$name" --tail=50 >&2 || true
-    die "job/$name did not complete" \
-      "logs: kubectl --context $CONTEXT -n $NS logs job/$name" \
-      "SETUP_GUIDE.md, Troubleshooting (Polaris grants, path-style S3, image pull on kind)"
-  fi
-  ok "job/$name completed"
+  info "waiting for job/$name (up to $timeout; stops at the first Failed condition)"
+  while :; do
+    state=" $(job_state "$name") "
+    case "$state" in
+      *" Complete "*)
+        ok "job/$name completed"
+        return 0
+        ;;
+      *" Failed "* | *" FailureTarget "*) job_failed "$name" "failed" ;;
+    esac
+    if ((waited >= limit)); then job_failed "$name" "did not complete within $timeout"; fi
+    sleep "$poll"
+    waited=$((waited + poll))
+  done
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
-STEPS=14
+# Counted, not typed: the number of `step` lines below (a typed 14 drifted from 15 steps).
+STEPS="$(grep -c "^step " "${BASH_SOURCE[0]}")"
 
 step "pre-flight checks"
 "${PY[@]}" -m lakehouse.platform.preflight || die "pre-flight checks failed" "fix the FAIL lines above, then run \`make up\` again"
@@ -23,9 +24,17 @@ fi
 kubectl --context "$CONTEXT" cluster-info >/dev/null || die "kubectl cannot reach context $CONTEXT" "\`kind export kubeconfig --name $CLUSTER\`"
 
 step "code-location image $IMAGE"
-docker build -f "$INFRA/docker/Dockerfile" -t "$IMAGE" . \
+# --provenance=false: no attestation manifests. With Docker's containerd image store (the default
+# of Docker Desktop and Engine 29) `kind load docker-image` fails on an image that carries them
+# ("ctr: content digest ... not found", kubernetes-sigs/kind#3795); loading a `docker save` archive
+# through kind's image-archive loader avoids the image store's export path as well (kind#4247).
+docker build --provenance=false -f "$INFRA/docker/Dockerfile" -t "$IMAGE" . \
   || die "docker build failed" "read the build log above; \`uv lock --check\` must pass for \`uv sync --frozen\`"
-kind load docker-image "$IMAGE" --name "$CLUSTER" || die "kind could not load $IMAGE into the node" "SETUP_GUIDE.md, Troubleshooting: image pull on kind"
+ARCHIVE="$(mktemp "${TMPDIR:-/tmp}/lakehouse-image.XXXXXX.tar")"
+docker save "$IMAGE" -o "$ARCHIVE" || { rm -f "$ARCHIVE"; die "docker save $IMAGE failed"; }
+kind load image-archive "$ARCHIVE" --name "$CLUSTER" \
+  || { rm -f "$ARCHIVE"; die "kind could not load $IMAGE into the node" "SETUP_GUIDE.md, Troubleshooting: image pull on kind"; }
+rm -f "$ARCHIVE"
 ok "loaded into the kind node (pods use imagePullPolicy IfNotPresent)"
 
 step "namespace $NS (Pod Security Standard: restricted)"

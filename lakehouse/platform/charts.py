@@ -3,7 +3,11 @@
 ``python -m lakehouse.platform.charts install <release>`` runs ``helm repo add`` and
 ``helm upgrade --install --version <pinned> --values <file> --wait`` for one release; ``s3`` means
 whichever backend ``s3_backend`` selects. Other subcommands print facts the shell scripts need
-(``kind-image``, ``s3-backend``, ``list``). Commands are built by pure functions, tested offline.
+(``kind-image``, ``s3-backend``, ``list``, ``forwards``, ``service``). Commands are built by pure
+functions, tested offline.
+
+``services:`` in charts.yaml is the one table of Service names, ports and pod labels; the scripts,
+the e2e check and the NetworkPolicies use it (tests/infrastructure/test_service_table.py).
 """
 
 from __future__ import annotations
@@ -40,6 +44,23 @@ class Release:
         return f"{self.repo_name}/{self.chart}"
 
 
+@dataclass(frozen=True)
+class Service:
+    """A row of ``services:``: the Service a chart (or manifest) creates, and its pods' label."""
+
+    name: str
+    service: str
+    port: int
+    label: str
+    local_port: int | None = None
+    purpose: str = ""
+    backend: str | None = None
+
+    @property
+    def target(self) -> str:
+        return f"svc/{self.service}"
+
+
 @cache
 def load(path: Path = CHARTS_FILE) -> dict[str, Any]:
     with path.open() as handle:
@@ -61,6 +82,39 @@ def releases(path: Path = CHARTS_FILE) -> dict[str, Release]:
         )
         for item in doc["releases"]
     }
+
+
+def services(path: Path = CHARTS_FILE) -> dict[str, Service]:
+    """The ``services:`` table by row name."""
+    return {
+        row["name"]: Service(
+            name=row["name"],
+            service=row["service"],
+            port=int(row["port"]),
+            label=row["label"],
+            local_port=int(row["local_port"]) if row.get("local_port") is not None else None,
+            purpose=row.get("purpose", ""),
+            backend=row.get("backend"),
+        )
+        for row in load(path)["services"]
+    }
+
+
+def service(name: str, path: Path = CHARTS_FILE) -> Service:
+    known = services(path)
+    if name not in known:
+        raise SystemExit(f"error: no service {name!r} in {path}; known: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def forwards(path: Path = CHARTS_FILE) -> list[Service]:
+    """The rows `make port-forward` forwards with the selected S3 backend."""
+    backend = load(path)["s3_backend"]
+    return [
+        row
+        for row in services(path).values()
+        if row.local_port is not None and row.backend in (None, backend)
+    ]
 
 
 def resolve(name: str, path: Path = CHARTS_FILE) -> Release:
@@ -112,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("kind-image", help="print the pinned kind node image")
     sub.add_parser("kind-version", help="print the kind version the node image belongs to")
     sub.add_parser("s3-backend", help="print the selected S3 backend release")
+    sub.add_parser(
+        "forwards", help="print `svc/<name> <local>:<port> <purpose>` for make port-forward"
+    )
+    svc = sub.add_parser("service", help="print `svc/<name> <port>` of one row of services:")
+    svc.add_argument("name")
     args = parser.parse_args(argv)
 
     doc = load()
@@ -126,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         print(doc["kind"]["version"])
     elif args.command == "s3-backend":
         print(doc["s3_backend"])
+    elif args.command == "forwards":
+        for row in forwards():
+            print(f"{row.target} {row.local_port}:{row.port} {row.purpose}")
+    elif args.command == "service":
+        row = service(args.name)
+        print(f"{row.target} {row.port}")
     else:
         release = resolve(args.release)
         print(f"==> {release.name}: chart {release.reference} {release.version}")

@@ -12,8 +12,12 @@ makes the catalog service match :func:`default_plan`:
 * a Kubernetes Secret ``polaris-<principal>`` (keys ``client-id``, ``client-secret``) per principal.
 
 Every step reads first and only creates what is missing, so a second run sends no request that
-changes anything. Polaris returns a principal's secret only when it is created or rotated: if the
-principal exists but its Secret does not, its credentials are rotated and the Secret is written.
+changes anything. Polaris returns a principal's secret only when it is created, rotated or reset:
+if the principal exists but its Secret does not, its credentials are RESET
+(``POST /principals/{name}/reset``) and the Secret is written. Not rotated: in Polaris 1.7.0
+``rotate`` is a self-only operation that root cannot perform on another principal (403;
+apache/polaris ``PolarisAdminService.isSelfOperation``, ``PolarisAuthorizerImpl``), while ``reset``
+is root's (it needs the feature flag ``ENABLE_CREDENTIAL_RESET``, on by default).
 
 Storage settings (names checked against ``spec/polaris-management-service.yml``,
 ``AwsStorageConfigInfo``): ``storageType: S3``, ``allowedLocations``, ``endpoint`` (what clients
@@ -481,7 +485,7 @@ class PolarisClient:
                 return response
             raise PolarisError(
                 f"{method} {url} -> {response.status_code}: {_error_message(response)}"
-                f"{_hint(response.status_code)}",
+                f"{_hint(response.status_code, url)}",
                 response.status_code,
             )
 
@@ -518,15 +522,20 @@ class PolarisClient:
                 "credentialRotationRequired": False,
             },
             accept=(409,),
-            retry=False,  # a lost response would lose the credentials; the next run rotates
+            retry=False,  # a lost response would lose the credentials; the next run resets
         )
         if response.status_code == 409:
             return None
         return _credentials(response, f"POST {self._mgmt('principals')}")
 
-    def rotate_credentials(self, name: str) -> Credentials:
-        url = self._mgmt("principals", name, "rotate")
-        return _credentials(self.request("POST", url, retry=False), f"POST {url}")
+    def reset_credentials(self, name: str) -> Credentials:
+        """New random credentials for ``name`` (root only; the spec's ``resetCredentials``).
+
+        An empty ``ResetPrincipalRequest`` lets Polaris generate both the client id and secret.
+        """
+        url = self._mgmt("principals", name, "reset")
+        response = self.request("POST", url, json_body={}, retry=False)
+        return _credentials(response, f"POST {url}")
 
     def list_principal_roles_assigned(self, principal: str) -> list[str]:
         body = self.request("GET", self._mgmt("principals", principal, "principal-roles")).json()
@@ -636,7 +645,12 @@ def _error_message(response: requests.Response) -> str:
     return json.dumps(body)[:300]
 
 
-def _hint(status: int) -> str:
+def _hint(status: int, url: str = "") -> str:
+    if url.endswith("/reset") and status in (400, 403):
+        return (
+            ". Resetting a principal's credentials needs Polaris' root principal and the feature "
+            "flag ENABLE_CREDENTIAL_RESET (default true; see features: in values/polaris.yaml)."
+        )
     if status == 403:
         return (
             ". The bootstrap principal lacks a privilege: it must be Polaris' root principal "
@@ -986,9 +1000,10 @@ def _ensure_principal(
     if has_secret:
         run.kept(f"principal {principal.name} ({where} present)")
         return
-    # The secret is shown only at creation: without it the workload cannot log in. Rotate.
-    credentials = client.rotate_credentials(principal.name)
-    run.created(f"principal {principal.name}: credentials rotated ({where} was missing)")
+    # The secret is shown only at creation: without it the workload cannot log in. Reset (root's
+    # operation; rotate is self-only in Polaris 1.7.0 and answers 403 to root).
+    credentials = client.reset_credentials(principal.name)
+    run.created(f"principal {principal.name}: credentials reset ({where} was missing)")
     _write_secret(secrets, principal, credentials, run)
 
 
@@ -1001,7 +1016,7 @@ def _write_secret(
         raise PolarisError(
             f"principal {principal.name} has new credentials but writing "
             f"{secrets.describe(principal.secret_name)} failed: {exc}. Fix that and re-run: the "
-            "bootstrap rotates the credentials of a principal whose Secret is missing."
+            "bootstrap resets the credentials of a principal whose Secret is missing."
         ) from exc
     run.created(f"{secrets.describe(principal.secret_name)} written")
 
@@ -1033,7 +1048,7 @@ def describe_plan(settings: BootstrapSettings, plan: Plan, secrets_namespace: st
         )
     lines.append(
         "Each item is created only if missing; a principal whose Secret is missing gets its "
-        "credentials rotated."
+        "credentials reset (POST /principals/{name}/reset, as root)."
     )
     return "\n".join(lines)
 

@@ -53,7 +53,7 @@ def trino_catalog(principal_credentials: dict[str, str]) -> str:
             "iceberg.rest-catalog.oauth2.scope=PRINCIPAL_ROLE:ALL",
             "iceberg.rest-catalog.vended-credentials-enabled=false",
             "iceberg.file-format=PARQUET",
-            "fs.native-s3.enabled=true",
+            "fs.s3.enabled=true",
             "s3.endpoint=http://minio:9000",
             f"s3.region={REGION}",
             "s3.path-style-access=true",

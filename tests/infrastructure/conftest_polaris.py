@@ -2,8 +2,17 @@
 
 * :class:`FakePolaris` is a real HTTP server on 127.0.0.1 (``http.server`` in a thread) with
   in-memory state, answering the management API and the Iceberg REST calls the bootstrap makes
-  the way Polaris does (404 for unknown entities, 409 for duplicates, credentials only on create
-  and rotate, a ``catalog_admin`` role in every new catalog). It records every request.
+  the way Polaris does (404 for unknown entities, 409 for duplicates, credentials only on create,
+  rotate and reset, a ``catalog_admin`` role in every new catalog). It records every request.
+  Authorization follows Polaris 1.7.0 where the bootstrap depends on it: ``rotate`` is a self-only
+  operation that even root cannot perform on another principal (403; apache/polaris
+  ``runtime/service/.../admin/PolarisAdminService.java``: ``isSelfOperation`` admits only the
+  principal itself, and ``polaris-core/.../auth/PolarisAuthorizerImpl.java`` lets
+  PRINCIPAL_ROTATE_CREDENTIALS be implied by nothing else; the integration test
+  ``PolarisManagementServiceIntegrationTest`` expects FORBIDDEN for the admin's rotate), while
+  ``reset`` is allowed to the root principal only (``PolarisAuthorizerImpl.authorizeOrThrow``:
+  "Only Root principal(service-admin) can perform RESET_CREDENTIALS") and only while the feature
+  flag ``ENABLE_CREDENTIAL_RESET`` (default true) is on.
 * :class:`OpenApiContract` checks a recorded request against the OpenAPI specifications in
   ``<repo>/../shared/specs``: the path and method exist, query parameters are declared, and the
   body validates against the request schema, following ``discriminator`` mappings and rejecting
@@ -88,12 +97,16 @@ def _error(status: int, message: str, kind: str) -> _Reply:
 class FakePolaris:
     """In-memory Polaris behind a real HTTP server; see the module docstring."""
 
-    def __init__(self, *, failing_token_requests: int = 0) -> None:
+    def __init__(
+        self, *, failing_token_requests: int = 0, credential_reset_enabled: bool = True
+    ) -> None:
         self.requests: list[Recorded] = []
         self.failing_token_requests = failing_token_requests
+        self.credential_reset_enabled = credential_reset_enabled
+        self._caller = ""
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self.tokens: set[str] = set()
+        self.tokens: dict[str, str] = {}  # token -> principal name
         self.catalogs: dict[str, dict[str, Any]] = {}
         self.namespaces: dict[str, list[list[str]]] = {}
         self.principals: dict[str, dict[str, Any]] = {
@@ -205,8 +218,10 @@ class FakePolaris:
             raise _error(401, "missing or unknown realm (Polaris-Realm header)", "NotAuthorized")
         if r.path == f"{CATALOG_BASE}/v1/oauth/tokens" and r.method == "POST":
             return self._token(r)
-        if r.headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+        token = r.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.tokens:
             raise _error(401, "invalid or missing bearer token", "NotAuthorizedException")
+        self._caller = self.tokens[token]
         if r.path.startswith(MANAGEMENT_BASE + "/"):
             return self._management(r, r.path[len(MANAGEMENT_BASE) :])
         if r.path.startswith(CATALOG_BASE + "/"):
@@ -228,7 +243,7 @@ class FakePolaris:
                 401, {"error": "unauthorized_client", "error_description": "bad credentials"}
             )
         token = f"token-{next(self._ids)}"
-        self.tokens.add(token)
+        self.tokens[token] = match[0]["name"]
         return 200, {"access_token": token, "token_type": "bearer", "expires_in": 3600}
 
     def _management(self, r: Recorded, path: str) -> tuple[int, Any]:
@@ -275,7 +290,37 @@ class FakePolaris:
                 self.principal_assignments[name] = []
                 return 201, self._with_credentials(name)
             case ["principals", name, "rotate"] if m == "POST":
+                self._principal(name)
+                if self._caller != name:  # self-only, even for root (see the module docstring)
+                    raise _error(
+                        403,
+                        f"Principal '{self._caller}' with activated PrincipalRoles "
+                        f"'[service_admin]' is not authorized for op ROTATE_CREDENTIALS",
+                        "ForbiddenException",
+                    )
                 self._principal(name).update(self._new_credentials())
+                return 200, self._with_credentials(name)
+            case ["principals", name, "reset"] if m == "POST":
+                if not self.credential_reset_enabled:
+                    raise _error(
+                        400,
+                        "Feature not enabled: ENABLE_CREDENTIAL_RESET",
+                        "UnsupportedOperationException",
+                    )
+                self._principal(name)
+                if self._caller != "root":
+                    raise _error(
+                        403,
+                        "Only Root principal(service-admin) can perform RESET_CREDENTIALS",
+                        "ForbiddenException",
+                    )
+                custom = {k: v for k, v in body.items() if v is not None}
+                new = self._new_credentials()
+                if "clientId" in custom:
+                    new["clientId"] = custom["clientId"]
+                if "clientSecret" in custom:
+                    new["secret"] = custom["clientSecret"]
+                self._principal(name).update(new)
                 return 200, self._with_credentials(name)
             case ["principals", name, "principal-roles"] if m == "GET":
                 self._principal(name)

@@ -457,6 +457,17 @@ def dockerfile_violations(text: str) -> list[str]:
     froms = [line for line in lines if line.upper().startswith("FROM ")]
     if not froms or not froms[-1].split()[1].startswith("python:3.11-slim"):
         out.append("final stage is not FROM python:3.11-slim")
+    for line in froms:
+        if not re.search(r"@sha256:[0-9a-f]{64}\b", line.split()[1]):
+            out.append(f"{line!r} is a moving tag: pin the base image by digest (@sha256:<64 hex>)")
+    # Every `uv sync` keeps uv's cache out of the image: a cache mount, or no cache at all.
+    instructions = re.split(r"\n(?=[A-Z]+ )", re.sub(r"\\\n\s*", " ", "\n".join(lines)))
+    for instruction in instructions:
+        keeps_cache = not re.search(
+            r"--mount=type=cache,target=\S*\.cache/uv|--no-cache", instruction
+        )
+        if instruction.startswith("RUN ") and "uv sync" in instruction and keeps_cache:
+            out.append("`uv sync` leaves uv's cache in the image (use a cache mount or --no-cache)")
     users = [line.split(None, 1)[1] for line in lines if line.upper().startswith("USER ")]
     if not users:
         out.append("no USER instruction: the image runs as root")

@@ -96,7 +96,7 @@ def test_up_script_follows_the_install_order() -> None:
             "lakehouse.platform.preflight",
             "kind create cluster",
             "docker build",
-            "kind load docker-image",
+            "kind load image-archive",
             "namespace.yaml",
             "lakehouse.platform.secrets generate",
             "network-policies.yaml",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from tests.infrastructure import infra_checks as checks
+from tests.infrastructure.test_scripts import run_script, stubs  # noqa: F401 (fixture)
 
 GUIDE = (checks.INFRA.parent / "SETUP_GUIDE.md").read_text()
 TEARDOWN = (checks.INFRA.parent / "TEARDOWN.md").read_text()
@@ -105,10 +107,11 @@ def test_teardown_names_what_remains() -> None:
         assert item in TEARDOWN
 
 
-def test_port_forward_ports_match_the_guide() -> None:
-    script = (checks.INFRA / "scripts" / "port-forward.sh").read_text()
-    for port in ("8080", "9000", "9001", "3000", "8181", "8081"):
-        assert f"{port}:{port}" in script
+def test_port_forward_ports_match_the_guide(charts) -> None:
+    """The guide's table names every local port of the services table (what port-forward.sh uses)."""
+    local_ports = [row["local_port"] for row in charts["services"] if "local_port" in row]
+    assert sorted(local_ports) == [3000, 8080, 8081, 8181, 9000, 9001]
+    for port in local_ports:
         assert f"http://localhost:{port}" in GUIDE
 
 
@@ -126,3 +129,35 @@ def test_ci_workflow_runs_the_whole_path() -> None:
         "uv sync --frozen",
     ):
         assert needle in text, needle
+
+
+def _teardown_commands() -> list[str]:
+    rows = [line for line in TEARDOWN.splitlines() if line.startswith("| ") and "`" in line]
+    return [cmd for row in rows for cmd in re.findall(r"`([^`]+)`", row.rsplit("|", 2)[-2])]
+
+
+def test_down_prints_the_same_list_as_teardown(stubs) -> None:  # noqa: F811
+    """Issue 12, defect 9: TEARDOWN.md promised the list `make down` prints; it printed another."""
+    result = run_script("down.sh", stubs)
+    assert result.returncode == 0, result.stderr
+    commands = [c for c in _teardown_commands() if "kind delete" not in c]
+    assert commands
+    for command in commands:
+        assert command in result.stdout, command
+
+
+def test_node_image_removal_matches_the_pinned_digest(charts) -> None:
+    digest = charts["kind"]["node_image"].split("@", 1)[1]
+    assert f"docker image rm kindest/node@{digest}" in TEARDOWN
+
+
+def test_guide_has_trino_shell_mc_alias_and_polaris_token() -> None:
+    makefile = (checks.INFRA / "platform.mk").read_text()
+    assert "\ntrino: ##" in makefile and "make trino" in GUIDE
+    assert "mc alias set lakehouse http://localhost:9000" in GUIDE
+    # Credentials come from the Secret, never literals.
+    alias = GUIDE[GUIDE.index("mc alias set") :].split("```")[0]
+    assert "kubectl -n lakehouse get secret lakehouse-s3" in alias
+    token = GUIDE[GUIDE.index("### A Polaris token") :].split("```")[1]
+    assert "get secret polaris-root" in token and "/api/catalog/v1/oauth/tokens" in token
+    assert "/api/management/v1/catalogs" in token

@@ -5,6 +5,7 @@ nothing would pass them; these would not)."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,16 @@ def test_dockerfile_checker_catches_root_and_missing_manifest() -> None:
     assert checks.dockerfile_violations(text.replace("USER 10001:10001", ""))
     assert checks.dockerfile_violations(text.replace("--target-path target/trino \\", "\\"))
     assert checks.dockerfile_violations(text.replace("uv sync --frozen --no-dev", "uv sync"))
+
+
+def test_dockerfile_checker_catches_a_moving_base_tag_and_a_kept_uv_cache() -> None:
+    text = checks.DOCKERFILE.read_text()
+    moved = re.sub(r"(FROM python:3\.11-slim)@sha256:[0-9a-f]{64}", r"\1", text)
+    assert moved != text
+    assert any("moving tag" in v for v in checks.dockerfile_violations(moved))
+    cached = text.replace("--mount=type=cache,target=/root/.cache/uv ", "")
+    assert cached != text
+    assert any("uv's cache" in v for v in checks.dockerfile_violations(cached))
 
 
 def test_chart_pin_checker_catches_a_range_and_an_unpinned_image(charts, tmp_path: Path) -> None:

@@ -297,12 +297,12 @@ def test_every_request_is_in_the_api_specs(fake_polaris: FakePolaris, polaris_co
     run(fake_polaris, secrets, S3_ENDPOINT="http://old-minio:9000")  # first run
     run(fake_polaris, secrets)  # catalog update
     del secrets.secrets["polaris-trino-reader"]
-    run(fake_polaris, secrets)  # rotation
+    run(fake_polaris, secrets)  # credential reset
     recorded = list(fake_polaris.requests)
 
     operations = {(r.method, r.path) for r in recorded}
     assert ("PUT", f"{M}/catalogs/lakehouse") in operations
-    assert ("POST", f"{M}/principals/trino_reader/rotate") in operations
+    assert ("POST", f"{M}/principals/trino_reader/reset") in operations
     assert contract_problems(polaris_contracts, recorded) == []
 
 
@@ -338,7 +338,7 @@ def test_contract_check_catches_a_misspelt_storage_property(polaris_contracts) -
 
 
 # --- (d) a missing Secret ----------------------------------------------------------------------
-def test_principal_without_secret_gets_rotated_credentials(fake_polaris: FakePolaris) -> None:  # noqa: F811
+def test_principal_without_secret_gets_reset_credentials(fake_polaris: FakePolaris) -> None:  # noqa: F811
     secrets = MemorySecretStore()
     run(fake_polaris, secrets)
     old = secrets.secrets.pop("polaris-dbt-transformer")
@@ -349,17 +349,17 @@ def test_principal_without_secret_gets_rotated_credentials(fake_polaris: FakePol
     writes = [(r.method, r.path) for r in fake_polaris.requests if r.method != "GET"]
     assert writes == [
         ("POST", f"{C}/v1/oauth/tokens"),
-        ("POST", f"{M}/principals/dbt_transformer/rotate"),
+        ("POST", f"{M}/principals/dbt_transformer/reset"),
     ]
     new = secrets.secrets["polaris-dbt-transformer"]
     assert new != old
     assert fake_polaris.principals["dbt_transformer"]["clientId"] == new["client-id"]
     assert fake_polaris.principals["dbt_transformer"]["secret"] == new["client-secret"]
     assert report.changes == [
-        "principal dbt_transformer: credentials rotated (secret polaris-dbt-transformer was missing)",
+        "principal dbt_transformer: credentials reset (secret polaris-dbt-transformer was missing)",
         "secret polaris-dbt-transformer written",
     ]
-    # The rotated credentials work.
+    # The reset credentials work.
     token = requests.post(
         f"{fake_polaris.url}{C}/v1/oauth/tokens",
         data={
@@ -379,14 +379,14 @@ def test_failed_secret_write_says_how_to_recover(fake_polaris: FakePolaris) -> N
             raise RuntimeError("forbidden")
 
     with pytest.raises(
-        PolarisError, match="rotates the credentials of a principal whose Secret is missing"
+        PolarisError, match="resets the credentials of a principal whose Secret is missing"
     ):
         run(fake_polaris, Broken())
-    # The re-run recovers: the principal exists, its Secret does not, so it is rotated.
+    # The re-run recovers: the principal exists, its Secret does not, so it is reset.
     secrets = MemorySecretStore()
     report = run(fake_polaris, secrets)
     assert (
-        "principal ingestion_writer: credentials rotated (secret polaris-ingestion-writer was missing)"
+        "principal ingestion_writer: credentials reset (secret polaris-ingestion-writer was missing)"
         in (report.changes)
     )
     assert sorted(secrets.secrets) == [
@@ -558,3 +558,63 @@ def test_kubernetes_secret_store_creates_then_patches() -> None:
     assert secret.type == "Opaque"
     assert secret.metadata.labels["app.kubernetes.io/managed-by"] == "lakehouse-polaris-bootstrap"
     assert json.loads(json.dumps(secret.string_data)) == {"client-id": "c", "client-secret": "d"}
+
+
+# --- (e) Polaris 1.7.0's authorization of rotate and reset --------------------------------------
+def _token(fake: FakePolaris, client_id: str, secret: str) -> str:
+    response = requests.post(
+        f"{fake.url}{C}/v1/oauth/tokens",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        headers={"Polaris-Realm": "POLARIS"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def _post(fake: FakePolaris, path: str, token: str, body: Any = None) -> requests.Response:
+    return requests.post(
+        f"{fake.url}{M}{path}",
+        json=body,
+        headers={"Polaris-Realm": "POLARIS", "Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+
+
+def test_fake_polaris_refuses_an_admins_rotate_as_polaris_does(fake_polaris: FakePolaris) -> None:  # noqa: F811
+    """apache/polaris 1.7.0 PolarisManagementServiceIntegrationTest: root's rotate of another
+    principal is FORBIDDEN ("rotateCredentials is only a self privilege that even admins can't
+    inherit"); the principal may rotate itself; root may reset it."""
+    secrets = MemorySecretStore()
+    run(fake_polaris, secrets)
+    root = _token(fake_polaris, "root", "s3cr3t")
+    assert _post(fake_polaris, "/principals/trino_reader/rotate", root).status_code == 403
+    own = secrets.secrets["polaris-trino-reader"]
+    self_token = _token(fake_polaris, own["client-id"], own["client-secret"])
+    assert _post(fake_polaris, "/principals/trino_reader/rotate", self_token).status_code == 200
+    # Reset is root's only: the principal itself gets 403, root gets new credentials.
+    assert _post(fake_polaris, "/principals/trino_reader/reset", self_token, {}).status_code == 403
+    reset = _post(fake_polaris, "/principals/trino_reader/reset", root, {})
+    assert reset.status_code == 200
+    assert reset.json()["credentials"]["clientSecret"]
+
+
+def test_recovery_after_a_job_died_before_writing_the_secret(fake_polaris: FakePolaris) -> None:  # noqa: F811
+    """The principal exists, its Secret does not: every later run must recover, not fail with 403."""
+    run(fake_polaris, MemorySecretStore())  # principals created, Secrets lost with the dead Job
+    secrets = MemorySecretStore()
+    report = run(fake_polaris, secrets)
+    assert sorted(secrets.secrets) == [
+        "polaris-dbt-transformer",
+        "polaris-ingestion-writer",
+        "polaris-trino-reader",
+    ]
+    assert sum("credentials reset" in change for change in report.changes) == 3
+    assert run(fake_polaris, secrets).changes == []
+
+
+def test_reset_disabled_says_which_flag(fake_polaris: FakePolaris) -> None:  # noqa: F811
+    run(fake_polaris, MemorySecretStore())
+    fake_polaris.credential_reset_enabled = False
+    with pytest.raises(PolarisError, match="ENABLE_CREDENTIAL_RESET"):
+        run(fake_polaris, MemorySecretStore())

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,8 +43,28 @@ if [[ "$*" == *"version --client"* ]]; then echo '{{"clientVersion": {{"gitVersi
 if [[ "$*" == *"get deployment -l component=user-deployments -o name"* ]]; then
   echo "deployment.apps/dagster-dagster-user-deployments-lakehouse"
 fi
+# Jobs: STUB_FAIL_JOB has condition Failed, the others Complete (STUB_PENDING_JOB: no condition
+# yet). Like the real kubectl, `wait --for=condition=complete` on a failed Job does not return
+# early: it sits until its timeout (here STUB_WAIT_SECONDS), then exits 1.
+if [[ "$*" == *" get job/"*" -o jsonpath="* ]]; then
+  args="$*"; job="${{args##* get job/}}"; job="${{job%% *}}"
+  if [[ "$job" == "${{STUB_PENDING_JOB:-}}" ]]; then exit 0; fi
+  if [[ "$job" == "${{STUB_FAIL_JOB:-}}" ]]; then echo "FailureTarget Failed "; else echo "Complete "; fi
+fi
 if [[ -n "${{STUB_FAIL_JOB:-}}" && "$*" == *"wait --for=condition=complete job/$STUB_FAIL_JOB "* ]]; then
+  sleep "${{STUB_WAIT_SECONDS:-30}}"
   exit 1
+fi
+if [[ "$*" == *" logs job/"* ]]; then
+  echo "stub log: bootstrap failed: POST /principals/x/rotate -> 403"
+fi
+if [[ "$*" == *" port-forward "* ]]; then
+  # kubectl's own message for a Service that does not exist, then exit 1 at once.
+  if [[ -n "${{STUB_MISSING_SERVICE:-}}" && "$*" == *" port-forward svc/$STUB_MISSING_SERVICE "* ]]; then
+    echo 'Error from server (NotFound): services "'"$STUB_MISSING_SERVICE"'" not found' >&2
+    exit 1
+  fi
+  sleep "${{STUB_FORWARD_SECONDS:-2}}"
 fi
 """,
     "helm": """
@@ -87,6 +109,7 @@ def stubs(tmp_path: Path) -> dict[str, str]:
         "STUB_DIR": str(tmp_path),
         "LAKEHOUSE_PY": str(py),
         "PYTHONPATH": str(checks.INFRA.parent),
+        "JOB_POLL_SECONDS": "1",
     }
     return env
 
@@ -114,8 +137,9 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
     sequence = [
         "python -m lakehouse.platform.preflight",
         f"kind create cluster --name lakehouse --config {checks.INFRA}/kind/cluster.yaml --image {node_image}",
-        "docker build -f",
-        "kind load docker-image lakehouse-code:dev --name lakehouse",
+        "docker build --provenance=false -f",
+        "docker save lakehouse-code:dev -o",
+        "kind load image-archive",
         "kubernetes/namespace.yaml",
         "python -m lakehouse.platform.secrets generate --context kind-lakehouse",
         "kubernetes/network-policies.yaml",
@@ -142,6 +166,10 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
         if line.startswith("kubectl ") and "version" not in line:
             assert "--context kind-lakehouse" in line
     assert "make port-forward" in result.stdout
+    # Every step line says "[n/N]" with N the real number of steps (issue 12, defect 8).
+    counters = re.findall(r"==> \[(\d+)/(\d+)\]", result.stdout)
+    assert counters and counters[-1][0] == counters[-1][1] == str(len(counters))
+    assert not any("kind load docker-image" in line for line in log)
 
 
 def test_up_keeps_an_existing_cluster(stubs) -> None:
@@ -155,7 +183,7 @@ def test_up_keeps_an_existing_cluster(stubs) -> None:
 def test_a_failing_job_stops_up_and_says_what_to_do(stubs) -> None:
     result = run_script("up.sh", stubs, STUB_FAIL_JOB="polaris-bootstrap")
     assert result.returncode != 0
-    assert "job/polaris-bootstrap did not complete" in result.stderr
+    assert "job/polaris-bootstrap failed" in result.stderr
     assert (
         "kubectl --context kind-lakehouse -n lakehouse logs job/polaris-bootstrap" in result.stderr
     )
@@ -195,3 +223,45 @@ def test_status_without_a_cluster_says_how_to_create_it(stubs) -> None:
 def test_scripts_are_executable() -> None:
     for name in ("up.sh", "down.sh", "port-forward.sh", "status.sh"):
         assert os.access(SCRIPTS / name, os.X_OK), name
+
+
+def _run_job(env: dict[str, str], *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`run_job` of lib.sh on its own, with the stub kubectl on PATH."""
+    script = f'source "{SCRIPTS}/lib.sh"; run_job "$@"'
+    return subprocess.run(
+        ["bash", "-c", script, "run_job", *args],
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=checks.INFRA.parent,
+    )
+
+
+def test_run_job_fails_at_once_on_a_failed_job_and_prints_its_logs(stubs) -> None:
+    """Issue 12, defect 5: a failed Job used to be reported only after the whole wait."""
+    started = time.monotonic()
+    result = _run_job(
+        stubs, "job.yaml", "polaris-bootstrap", "900s", STUB_FAIL_JOB="polaris-bootstrap"
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert elapsed < 10, f"took {elapsed:.0f}s: it waited instead of failing fast"
+    assert "job/polaris-bootstrap failed" in result.stderr
+    assert "stub log: bootstrap failed" in result.stderr  # the Job's logs are printed
+    assert "logs job/polaris-bootstrap --all-containers" in "\n".join(calls(stubs))
+
+
+def test_run_job_waits_for_a_running_job_then_times_out_with_its_logs(stubs) -> None:
+    result = _run_job(stubs, "job.yaml", "slow", "2s", STUB_PENDING_JOB="slow")
+    assert result.returncode != 0
+    assert "job/slow did not complete within 2s" in result.stderr
+    assert "stub log" in result.stderr
+    polls = [line for line in calls(stubs) if " get job/slow " in line]
+    assert len(polls) >= 2
+
+
+def test_run_job_returns_on_complete(stubs) -> None:
+    result = _run_job(stubs, "job.yaml", "fine", "60s")
+    assert result.returncode == 0, result.stderr
+    assert "job/fine completed" in result.stdout

@@ -80,7 +80,10 @@ def test_trino_catalogs_hold_only_env_references_for_credentials(values: dict[st
     assert iceberg["iceberg.rest-catalog.warehouse"] == "lakehouse"
     assert iceberg["iceberg.rest-catalog.security"] == "OAUTH2"
     assert iceberg["iceberg.rest-catalog.vended-credentials-enabled"] == "false"
-    assert iceberg["fs.native-s3.enabled"] == "true"
+    # Trino 480's name; `fs.native-s3.enabled` is its legacy spelling (issue 12, defect 7).
+    assert iceberg["fs.s3.enabled"] == "true"
+    for text in catalogs.values():
+        assert "fs.native-s3.enabled" not in text
     assert iceberg["s3.path-style-access"] == "true"
     assert iceberg["s3.endpoint"] == "http://minio:9000"
     assert iceberg["s3.region"] == "us-east-1"
@@ -130,7 +133,8 @@ def test_dagster_code_location_env_contract(values: dict[str, Any]) -> None:
         assert env[name]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": key}, name
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "orchestration.definitions", "-a", "defs"]
     assert deployment["image"]["pullPolicy"] == "IfNotPresent"
-    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
+    # Off: runs get their own resources and labels (test_run_pod.py), the same env by YAML anchor.
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is False
 
 
 def test_dagster_runs_on_k8s_with_the_projects_postgres(values: dict[str, Any]) -> None:
@@ -282,3 +286,13 @@ def _gb(size: str) -> float:
         if size.endswith(suffix):
             return float(size[: -len(suffix)]) * factor
     raise ValueError(size)
+
+
+def test_dagster_images_are_pinned_in_values(values: dict[str, Any], charts) -> None:
+    """Not left to the chart version (issue 12, defect 7): the tag equals the pinned release."""
+    dagster = values["dagster"]
+    release = next(r for r in charts["releases"] if r["name"] == "dagster")
+    for component in ("dagsterWebserver", "dagsterDaemon"):
+        tag = dagster[component]["image"]["tag"]
+        assert tag == release["version"], component
+        assert f"docker.io/dagster/dagster-celery-k8s:{tag}" in release["images"]

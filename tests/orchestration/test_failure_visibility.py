@@ -6,7 +6,6 @@ Runs are real Dagster runs of the project's assets on the embedded default (a te
 from __future__ import annotations
 
 import errno
-import json
 from datetime import timedelta
 
 import dagster as dg
@@ -24,8 +23,8 @@ from lakehouse.settings import Settings
 from orchestration.defs.dlt.assets import shop_assets
 from orchestration.defs.dlt.retries import RAW_RETRY_POLICY, is_transient, retry_delay
 from orchestration.defs.monitoring.checks import CHECK_NAME, raw_table_checks, table_health
-from orchestration.defs.monitoring.sensors import FAILURES_FILE, lakehouse_run_failure_sensor
-from orchestration.resources import LakehouseResource, build_resources
+from orchestration.defs.monitoring.sensors import lakehouse_run_failure_sensor, recorded_failures
+from orchestration.resources import build_resources
 
 SCALE_FACTOR = 0.2
 
@@ -98,16 +97,11 @@ def test_failed_run_is_recorded_with_next_steps(lakehouse_env: Settings) -> None
             dagster_event=failure.dagster_event,
             dagster_instance=instance,
             dagster_run=run,
-            resources={
-                "lakehouse": LakehouseResource(
-                    profile="local", data_dir=str(lakehouse_env.data_dir)
-                )
-            },
         ).for_run_failure()
         lakehouse_run_failure_sensor(context)
-
-    lines = (lakehouse_env.data_dir / FAILURES_FILE).read_text().splitlines()
-    (record,) = [json.loads(line) for line in lines]
+        # Kept in the instance (Postgres in the cluster), not in a pod-local file (issue 12, 6).
+        (record,) = recorded_failures(instance)
+    assert not (lakehouse_env.data_dir / "ops" / "run_failures.jsonl").exists()
     assert record["run_id"] == result.run_id
     assert record["partition"] == START_DATE.isoformat()
     assert record["failed_steps"] == ["shop"]

@@ -1,19 +1,18 @@
 """A run-failure sensor: every failed run is logged and recorded with what to do next.
 
-The record goes to ``<LAKEHOUSE_DATA_DIR>/ops/run_failures.jsonl`` (one JSON object a line), so a
-failure is visible without the UI and can be shipped to any log pipeline.
+The record is kept in Dagster's instance, as the tag ``lakehouse/failure`` (one JSON object) on the
+failed run: run storage is Postgres in the cluster and the local instance's database on a laptop,
+so the record survives the pod that wrote it (a file under ``LAKEHOUSE_DATA_DIR`` lived in the
+pod's temporary storage). ``recorded_failures(instance)`` reads them back; the UI shows the tag.
 """
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from orchestration.resources import LakehouseResource
-
-FAILURES_FILE = Path("ops") / "run_failures.jsonl"
+FAILURE_TAG = "lakehouse/failure"
 
 
 def next_steps(failed_steps: list[str], error: str) -> str:
@@ -78,16 +77,19 @@ def failure_record(context: dg.RunFailureSensorContext) -> dict[str, Any]:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Logs and records every failed run with what to do next.",
 )
-def lakehouse_run_failure_sensor(
-    context: dg.RunFailureSensorContext, lakehouse: LakehouseResource
-) -> None:
+def lakehouse_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     record = failure_record(context)
     context.log.error(
         f"run {record['run_id']} of {record['job']} (partition {record['partition']}) failed in "
         f"{', '.join(record['failed_steps']) or 'the run'}: {record['error']}\n"
         f"next: {record['next_steps']}"
     )
-    path = lakehouse.settings().data_dir / FAILURES_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(record) + "\n")
+    context.instance.add_run_tags(record["run_id"], {FAILURE_TAG: json.dumps(record)})
+
+
+def recorded_failures(instance: dg.DagsterInstance, limit: int = 100) -> list[dict[str, Any]]:
+    """The failure records kept on runs in the instance, newest first."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=limit
+    )
+    return [json.loads(run.tags[FAILURE_TAG]) for run in runs if FAILURE_TAG in run.tags]
