@@ -9,7 +9,7 @@ column order), then on a null key or required value, then on a key seen earlier 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ from ingestion.landing.conversion import (
     too_long,
 )
 from ingestion.landing.helpers import Batch, TableContract, rejected_record
+from ingestion.landing.keys import SeenKeys
 
 Errors = dict[int, str]  # row of the batch -> why it is rejected (its first problem)
 
@@ -39,10 +40,8 @@ class BatchValidator:
         self.url = url
         self.contract = contract
         self.declared = {f.name: f for f in contract.schema}
-        # Every key of the file so far with its first line, to reject repeats within the file.
-        # Memory: ~100-150 bytes a key (a dict of Python objects), ~250 MB for 2M keys; the rest
-        # of the reader holds one batch.
-        self._seen: dict[Hashable, int] = {}
+        # The one thing kept for the whole file (see keys.py for its memory).
+        self._keys = SeenKeys(contract) if contract.primary_key else None
 
     def text_batch(
         self,
@@ -140,8 +139,8 @@ class BatchValidator:
             kind = "key" if name in self.contract.primary_key else "required"
             for i in nulls:
                 errors.setdefault(i, f"{kind} column '{name}' is null or missing")
-        if self.contract.primary_key:
-            self._check_keys(lines, arrays, errors)
+        if self._keys is not None:
+            self._keys.check(arrays, lines, errors)
 
         fields = [*self.contract.schema]
         fields += [pa.field(n, a.type) for n, a in arrays.items() if n not in self.declared]
@@ -162,20 +161,6 @@ class BatchValidator:
             for i, reason in sorted(errors.items())
         ]
         return Batch(rows=table, rejections=rejections)
-
-    def _check_keys(self, lines: list[int], arrays: dict[str, pa.Array], errors: Errors) -> None:
-        names = self.contract.primary_key
-        values = [arrays[n].to_pylist() for n in names]
-        keys = values[0] if len(names) == 1 else list(zip(*values, strict=True))
-        seen = self._seen
-        for i, key in enumerate(keys):
-            if i in errors:
-                continue
-            first = seen.setdefault(key, lines[i])
-            if first != lines[i]:
-                shown = key if len(names) > 1 else (key,)
-                text = ", ".join(f"{k}={v!r}" for k, v in zip(names, shown, strict=True))
-                errors[i] = f"duplicate key {text}: first seen on line {first} of this file"
 
 
 def preview(row: Mapping[str, Any]) -> str:
