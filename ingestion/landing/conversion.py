@@ -26,7 +26,8 @@ _INT_RE = re.compile(r"[+-]?\d+")
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _CONTROL_RE = re.compile(CONTROL_CHARS)
 
-_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Years 0001-9999 (pyarrow takes year 0, Python's dates do not).
+_DATE = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2}"
 _TIME = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
 _NAIVE_STAMP = f"^{_DATE}({_TIME})?$"
 _AWARE_STAMP = f"^{_DATE}{_TIME}(Z|[+-][0-9]{{2}}:[0-9]{{2}})$"
