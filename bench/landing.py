@@ -42,6 +42,7 @@ CONTRACTS = {
     )
 }
 STATUSES = ("paid", "placed", "shipped", "returned")
+CHANNELS = ("web", "app", "store")  # a column the contract does not declare: raw evolves
 TARGET_PEAK_MB = 500
 
 
@@ -50,11 +51,11 @@ def generate_csv(path: Path, rows: int, seed: int = 11) -> int:
     rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as out:
-        out.write("order_id,customer_id,amount,status,quantity\n")
+        out.write("order_id,customer_id,amount,status,quantity,channel\n")
         for start in range(1, rows + 1, 100_000):
             out.writelines(
                 f"{n},{rng.randrange(1, 100_000)},{rng.randrange(1, 100_000) / 100:.2f},"
-                f"{rng.choice(STATUSES)},{rng.randrange(1, 10)}\n"
+                f"{rng.choice(STATUSES)},{rng.randrange(1, 10)},{rng.choice(CHANNELS)}\n"
                 for n in range(start, min(start + 100_000, rows + 1))
             )
     return path.stat().st_size

@@ -190,7 +190,7 @@ def _header_problem(header: list[str], contract: TableContract) -> str | None:
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         return f"column(s) {', '.join(repeated)} appear more than once in the header"
-    reserved = sorted(set(LINEAGE_COLUMNS) & set(header))
+    reserved = sorted(LINEAGE_COLUMNS & set(header))
     if reserved:
         return f"column(s) {', '.join(reserved)} are reserved for the row's lineage"
     return None

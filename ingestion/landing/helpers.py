@@ -59,7 +59,7 @@ class Batch:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-LINEAGE_COLUMNS = (settings.SOURCE_FILE_COLUMN, settings.SOURCE_LINE_COLUMN)
+LINEAGE_COLUMNS = frozenset((settings.SOURCE_FILE_COLUMN, settings.SOURCE_LINE_COLUMN))
 
 
 def rejected_record(file: str, line: int | None, reason: str, text: str | None) -> Rejection:

@@ -57,7 +57,7 @@ def _drift(parquet: pq.ParquetFile, contract: TableContract) -> str | None:
     ]
     unsafe = _unsafe_casts(parquet, differs)
     problems = []
-    reserved = [name for name in LINEAGE_COLUMNS if name in schema.names]
+    reserved = sorted(LINEAGE_COLUMNS & set(schema.names))
     if reserved:
         problems.append(f"column(s) {', '.join(reserved)} are reserved for the row's lineage")
     if missing:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
@@ -90,59 +91,68 @@ def _csv_batches(url: str, stream: BinaryIO, contract: TableContract) -> Iterato
     header, records = parsed
     drift = _missing_required(header, contract)
     validator = BatchValidator(url, contract)
-    for chunk in _chunks(records):
-        good, rejected = _split(chunk)
+    width = len(header)
+    for chunk in _chunks(records, flat=True):
         if drift:
-            rejected += [rejected_record(url, line, drift, text) for line, _, text in good]
-            yield Batch(rejections=sorted(rejected, key=_line))
+            chunk.rejected += [
+                rejected_record(url, line, drift, text)
+                for line, text in zip(chunk.lines, chunk.texts, strict=True)
+            ]
+            yield Batch(rejections=sorted(chunk.rejected, key=_line))
             continue
-        lines = [line for line, _, _ in good]
-        texts = [text for _, _, text in good]
-        by_column = zip(*(values for _, values, _ in good), strict=True)
-        columns = dict(zip(header, map(list, by_column), strict=True)) if good else {}
-        batch = validator.text_batch(lines, texts, columns, empty_is_null=True)
-        batch.rejections = sorted(rejected + batch.rejections, key=_line)
+        columns = {name: chunk.values[i::width] for i, name in enumerate(header)}
+        batch = validator.text_batch(chunk.lines, chunk.texts, columns, empty_is_null=True)
+        batch.rejections = sorted(chunk.rejected + batch.rejections, key=_line)
         yield batch
 
 
 def _jsonl_batches(url: str, stream: BinaryIO, contract: TableContract) -> Iterator[Batch]:
     validator = BatchValidator(url, contract)
-    for chunk in _chunks(jsonl_records(url, stream)):
-        good, rejected = _split(chunk)
-        kept = []
-        for record in good:
-            reserved = [name for name in LINEAGE_COLUMNS if name in record[1]]
-            if reserved:
-                reason = f"key(s) {', '.join(reserved)} are reserved for the row's lineage"
-                rejected.append(rejected_record(url, record[0], reason, record[2]))
-            else:
-                kept.append(record)
-        names = dict.fromkeys(name for _, values, _ in kept for name in values)
-        columns = {name: [values.get(name) for _, values, _ in kept] for name in names}
-        lines = [line for line, _, _ in kept]
-        texts = [text for _, _, text in kept]
-        batch = validator.text_batch(lines, texts, columns, empty_is_null=False)
-        batch.rejections = sorted(rejected + batch.rejections, key=_line)
+    for chunk in _chunks(jsonl_records(url, stream), flat=False):
+        reserved = [i for i, obj in enumerate(chunk.values) if not LINEAGE_COLUMNS.isdisjoint(obj)]
+        for i in reversed(reserved):
+            reason = f"keys {', '.join(sorted(LINEAGE_COLUMNS))} are reserved for the row's lineage"
+            chunk.rejected.append(rejected_record(url, chunk.lines[i], reason, chunk.texts[i]))
+            del chunk.lines[i], chunk.texts[i], chunk.values[i]
+        names = dict.fromkeys(name for obj in chunk.values for name in obj)
+        columns = {name: [obj.get(name) for obj in chunk.values] for name in names}
+        batch = validator.text_batch(chunk.lines, chunk.texts, columns, empty_is_null=False)
+        batch.rejections = sorted(chunk.rejected + batch.rejections, key=_line)
         yield batch
 
 
-def _chunks(records: Iterator[Record | Rejection]) -> Iterator[list[Record | Rejection]]:
-    chunk: list[Record | Rejection] = []
-    chars = 0
+@dataclass
+class _Chunk:
+    """Up to a batch of records, kept as columns of plain values: millions of short-lived
+    records then leave no containers behind for the cyclic garbage collector to walk."""
+
+    lines: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)  # CSV: every field in a row, flat
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def _chunks(records: Iterator[Record | Rejection], *, flat: bool) -> Iterator[_Chunk]:
+    chunk, chars = _Chunk(), 0
     for record in records:
-        chunk.append(record)
-        chars += len(record[2]) if isinstance(record, tuple) else 0
-        if len(chunk) >= settings.BATCH_ROWS or chars >= settings.BATCH_CHARS:
+        if isinstance(record, Rejection):
+            chunk.rejected.append(record)
+        else:
+            line, values, text = record
+            chunk.lines.append(line)
+            chunk.texts.append(text)
+            if flat:
+                chunk.values.extend(values)
+            else:
+                chunk.values.append(values)
+            chars += len(text)
+        if len(chunk.lines) + len(chunk.rejected) >= settings.BATCH_ROWS or (
+            chars >= settings.BATCH_CHARS
+        ):
             yield chunk
-            chunk, chars = [], 0
-    if chunk:
+            chunk, chars = _Chunk(), 0
+    if chunk.lines or chunk.rejected:
         yield chunk
-
-
-def _split(chunk: list[Record | Rejection]) -> tuple[list[Record], list[Rejection]]:
-    good = [r for r in chunk if isinstance(r, tuple)]
-    rejected = [r for r in chunk if isinstance(r, Rejection)]
-    return good, rejected
 
 
 def _missing_required(header: list[str], contract: TableContract) -> str | None:
