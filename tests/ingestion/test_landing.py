@@ -7,7 +7,6 @@ reason, file and line, that the run reports the counts, and that no file is load
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 from collections import Counter
@@ -18,7 +17,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 
 from ingestion.landing import TableContract, landing, last_run_report
 from ingestion.pipeline import make_pipeline
@@ -70,10 +68,6 @@ GOOD_PARQUET = pa.table(
         "channel": ["web", "store", "web"],  # a new column: raw evolves
     }
 )
-# 99 rows; row 10 has one unbalanced quote (it used to swallow the 89 rows after it).
-STRAY_QUOTE = [row(n) for n in range(100, 199)]
-STRAY_QUOTE[9] = f'109,7,"12.50,paid,{TS}\n'
-STATUS_LAST = "order_id,customer_id,amount,ordered_at,status\n"
 TYPE_CHANGED = pa.table(
     {"order_id": ["A-50", "A-51"], "customer_id": [1, 2], "ordered_at": [TS, TS]}
 )
@@ -145,56 +139,6 @@ CASES: dict[str, tuple[bytes, set[int], int, str]] = {
         1,
         "not a readable Parquet file",
     ),
-    "orders-stray-quote.csv": (
-        (HEADER + "".join(STRAY_QUOTE)).encode(),
-        set(range(100, 199)) - {109},
-        1,
-        "unbalanced quote",
-    ),
-    # cut inside the last value (status 'placed'), and inside an open quote: no final newline
-    "orders-cut-value.csv": (
-        (STATUS_LAST + f"200,7,1.00,{TS},paid\n201,7,1.00,{TS},pl").encode(),
-        {200},
-        1,
-        "does not end with a line break",
-    ),
-    "orders-cut-quote.csv": (
-        (STATUS_LAST + f'202,7,1.00,{TS},paid\n203,7,1.00,{TS},"paid, then shi').encode(),
-        {202},
-        1,
-        "ends inside a quoted value",
-    ),
-    "orders-nul.csv": (
-        (HEADER + row(204) + row(205, "completed\x00")).encode(),
-        {204},
-        1,
-        "control character U+0000 (NUL)",
-    ),
-    # U+2028 inside a value: a line break to str.splitlines, not to csv or the quarantine
-    "orders-u2028.csv": (
-        (
-            HEADER
-            + row(206, "paid\u2028in full")
-            + f"207,7,abc,paid,{TS}\n"
-            + row(208)
-            + f"209,7,xyz,paid,{TS}\n"
-        ).encode(),
-        {206, 208},
-        2,
-        "is not a valid decimal128",
-    ),
-    "orders-gzip.csv.gz": (
-        gzip.compress((HEADER + row(210) + row(211)).encode()),
-        {210, 211},
-        0,
-        "",
-    ),
-    "orders-zstd.csv.zst": (
-        zstandard.ZstdCompressor().compress((HEADER + row(212) + row(213)).encode()),
-        {212, 213},
-        0,
-        "",
-    ),
     "refunds.csv": (b"refund_id\n1\n", set(), 1, "unknown table 'refunds'"),
     "orders.xlsx": (b"PK\x03\x04", set(), 1, "unsupported file type"),
 }
@@ -260,20 +204,6 @@ def test_good_rows_load_and_bad_ones_are_quarantined_exactly(landed) -> None:
     huge = next(r for r in quarantine if Path(r["file"]).name == "orders-huge.jsonl")
     assert len(huge["record"]) <= 1_000  # the quarantine keeps a preview, not the 200 kB
 
-    # The quarantine keeps each bad record's exact text (bytes that are not UTF-8 as \xNN).
-    records = {(Path(r["file"]).name, r["line"]): r["record"] for r in quarantine}
-    assert records["orders-stray-quote.csv", 11] == STRAY_QUOTE[9].rstrip("\n")
-    assert records["orders-u2028.csv", 3] == f"207,7,abc,paid,{TS}"
-    assert records["orders-u2028.csv", 5] == f"209,7,xyz,paid,{TS}"
-    assert records["orders-cut-value.csv", 3] == f"201,7,1.00,{TS},pl"
-    assert records["orders-latin1.csv", 3] == row(8, "Z\\xfcrich").rstrip("\n")
-    assert by_id[205 - 1]["status"] == "paid" and 205 not in by_id
-    # Every landed row says where it came from: file and first line (Parquet: row number).
-    assert Path(by_id[2]["_source_file"]).name == "orders.csv" and by_id[2]["_source_line"] == 3
-    assert by_id[110]["_source_line"] == 12  # after the stray quote on line 11
-    assert by_id[16]["_source_line"] == 2 and by_id[41]["_source_line"] == 2
-    assert Path(by_id[211]["_source_file"]).name == "orders-gzip.csv.gz"
-
     assert report == {
         "files_processed": len(CASES),
         "rows_loaded": len(expected_ids),
@@ -315,32 +245,3 @@ def test_listing_is_sorted_and_reports_fingerprints(tmp_path: Path) -> None:
         ("b", "csv", "2024-01-05"),
     ]
     assert all(f.fingerprint.startswith("1:") for f in files)
-
-
-def test_symlinks_are_followed_and_bad_ones_quarantined(
-    lakehouse_env: Settings, tmp_path: Path
-) -> None:
-    root = tmp_path / "landing"
-    land(root, {})
-    folder, outbox = root / SOURCE / DAY, tmp_path / "outbox"
-    outbox.mkdir()
-    (outbox / "export.csv").write_bytes((HEADER + row(300) + row(301)).encode())
-    (folder / "orders-linked.csv").symlink_to(outbox / "export.csv")
-    (folder / "orders-dangling.csv").symlink_to(outbox / "gone.csv")
-    (folder / "orders-folder.csv").symlink_to(outbox)
-    report = run(lakehouse_env, root)
-
-    catalog = get_catalog(lakehouse_env)
-    orders = catalog.load_table("raw.acme_orders").scan().to_arrow()
-    assert sorted(orders["order_id"].to_pylist()) == [300, 301]
-    assert {Path(f).name for f in orders["_source_file"].to_pylist()} == {"orders-linked.csv"}
-    quarantine = catalog.load_table("raw.quarantine").scan().to_arrow().to_pylist()
-    reasons = {Path(r["file"]).name: r["reason"] for r in quarantine}
-    assert reasons.keys() == {"orders-dangling.csv", "orders-folder.csv"}
-    assert reasons["orders-dangling.csv"].startswith("dangling symlink")
-    assert reasons["orders-folder.csv"].startswith("a symlink to a directory")
-    assert (report["files_processed"], report["rows_loaded"], report["rows_quarantined"]) == (
-        3,
-        2,
-        2,
-    )
