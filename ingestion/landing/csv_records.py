@@ -20,7 +20,13 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from ingestion.landing import settings
-from ingestion.landing.helpers import LINEAGE_COLUMNS, Rejection, TableContract, rejected_record
+from ingestion.landing.helpers import (
+    EMPTY_FILE,
+    LINEAGE_COLUMNS,
+    Rejection,
+    TableContract,
+    rejected_record,
+)
 from ingestion.landing.streams import CorruptStream, damaged
 
 # Values are checked against MAX_FIELD_CHARS after parsing (with a clear reason); the parser's
@@ -94,9 +100,7 @@ def csv_records(
         try:
             header = next(reader)
         except StopIteration:
-            return Rejection(
-                url, None, "empty file: the sender delivered no data; ask for a resend"
-            )
+            return Rejection(url, None, EMPTY_FILE)
         except (csv.Error, RecordTooLong, CorruptStream) as exc:
             return rejected_record(
                 url, lines.first, f"unreadable CSV header: {_error_text(exc)}", _text(lines.taken)

@@ -59,6 +59,7 @@ class Batch:
     rejections: list[Rejection] = field(default_factory=list)
 
 
+EMPTY_FILE = "empty file: the sender delivered no data; ask for a resend"
 LINEAGE_COLUMNS = frozenset((settings.SOURCE_FILE_COLUMN, settings.SOURCE_LINE_COLUMN))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ingestion.landing import settings
-from ingestion.landing.helpers import Rejection, rejected_record
+from ingestion.landing.helpers import EMPTY_FILE, Rejection, rejected_record
 from ingestion.landing.streams import CorruptStream, damaged
 
 # (line, the object, its exact text without the line break)
@@ -54,7 +54,7 @@ def jsonl_records(url: str, stream: BinaryIO) -> Iterator[Record | Rejection]:
             continue
         yield number, value, text
     if empty:
-        yield Rejection(url, None, "empty file: the sender delivered no data; ask for a resend")
+        yield Rejection(url, None, EMPTY_FILE)
 
 
 def _problem(url: str, number: int, raw: bytes, data: bytes) -> Rejection | None:

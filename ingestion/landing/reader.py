@@ -30,6 +30,7 @@ import fsspec
 from ingestion.landing import settings
 from ingestion.landing.csv_records import csv_records
 from ingestion.landing.helpers import (
+    EMPTY_FILE,
     LINEAGE_COLUMNS,
     Batch,
     LandedFile,
@@ -56,7 +57,7 @@ def read_file(
     fs, _ = fsspec.core.url_to_fs(landed.url, **(fs_options or {}))
     if landed.format == "parquet":
         if fs.size(landed.path) == 0:
-            yield Batch(rejections=[Rejection(landed.url, None, EMPTY)])
+            yield Batch(rejections=[Rejection(landed.url, None, EMPTY_FILE)])
             return
         yield from parquet_batches(fs, landed, contract)
         return
@@ -67,13 +68,11 @@ def read_file(
             yield from _jsonl_batches(landed.url, stream, contract)
 
 
-EMPTY = "empty file: the sender delivered no data; ask for a resend"
-
-
 def _unsupported(landed: LandedFile) -> str | None:
     if landed.format is not None:
         return None
-    suffix = "".join(PurePosixPath(landed.path).suffixes[-2:]) or "(none)"
+    suffixes = PurePosixPath(landed.path).suffixes
+    suffix = "".join(suffixes[-2:] if landed.compression else suffixes[-1:]) or "(none)"
     return (
         f"unsupported file type '{suffix}': land {', '.join(sorted(settings.FORMATS))} files, "
         f"text ones optionally compressed ({', '.join(sorted(settings.COMPRESSIONS))})"
