@@ -149,11 +149,13 @@ class BatchValidator:
         if errors:
             table = table.filter(pa.array([i not in errors for i in range(rows)]))
         good_lines = [line for i, line in enumerate(lines) if i not in errors]
+        # Optional columns, though never null: Iceberg cannot add a required column to a raw
+        # table landed before lineage existed.
         table = table.append_column(
-            pa.field(settings.SOURCE_FILE_COLUMN, pa.string(), nullable=False),
+            pa.field(settings.SOURCE_FILE_COLUMN, pa.string()),
             pa.repeat(pa.scalar(self.url), len(good_lines)),
         ).append_column(
-            pa.field(settings.SOURCE_LINE_COLUMN, pa.int64(), nullable=False),
+            pa.field(settings.SOURCE_LINE_COLUMN, pa.int64()),
             pa.array(good_lines, pa.int64()),
         )
         rejections = [

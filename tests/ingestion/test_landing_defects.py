@@ -8,8 +8,11 @@ must find instead. Run through the real pipeline into Iceberg on the embedded ca
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime
 from pathlib import Path
 
+import dlt
+import pyarrow as pa
 import pytest
 import zstandard
 
@@ -150,3 +153,26 @@ def test_symlinks_are_followed_and_bad_ones_quarantined(
         2,
         2,
     )
+
+
+def test_a_raw_table_landed_before_lineage_gains_its_columns(
+    lakehouse_env: Settings, tmp_path: Path
+) -> None:
+    # the table as the reader before lineage landed it (a pipeline of its own, same table)
+    before = pa.Table.from_pylist(
+        [{"order_id": 1, "customer_id": 7, "ordered_at": datetime(2024, 1, 2, tzinfo=UTC)}],
+        schema=CONTRACTS["orders"].schema,
+    )
+    make_pipeline(lakehouse_env, name="landing_before").run(
+        dlt.resource([before], name=f"{SOURCE}_orders", table_format="iceberg")
+    )
+    land(tmp_path / "landing", {"orders.csv": (HEADER + row(2)).encode()})
+    assert run(lakehouse_env, tmp_path / "landing")["rows_loaded"] == 1
+    table = get_catalog(lakehouse_env).load_table(f"raw.{SOURCE}_orders")
+    lineage = [f for f in table.schema().fields if f.name.startswith("_source_")]
+    assert [(f.name, f.required) for f in lineage] == [
+        ("_source_file", False),
+        ("_source_line", False),
+    ]
+    rows = table.scan().to_arrow().sort_by("order_id").to_pylist()
+    assert [(r["order_id"], r["_source_line"]) for r in rows] == [(1, None), (2, 2)]
