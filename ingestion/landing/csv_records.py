@@ -51,6 +51,10 @@ class RecordTooLong(Exception):
     """The record being read grew past MAX_RECORD_CHARS."""
 
 
+class LineTooLong(RecordTooLong):
+    """One physical line is longer than MAX_RECORD_CHARS (read only that far, the rest skipped)."""
+
+
 class PhysicalLines:
     """The lines of a text stream for ``csv.reader``, with the ones the current record took.
 
@@ -69,13 +73,18 @@ class PhysicalLines:
         return self
 
     def __next__(self) -> str:
-        line = self._pending.popleft() if self._pending else self._text.readline()
+        limit = settings.MAX_RECORD_CHARS
+        line = self._pending.popleft() if self._pending else self._text.readline(limit + 1)
         if not line:
             raise StopIteration
         self._next_number += 1
         self.taken.append(line)
         self._chars += len(line)
-        if self._chars > settings.MAX_RECORD_CHARS:
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            while (rest := self._text.readline(limit)) and not rest.endswith(("\n", "\r")):
+                pass  # a line with no end in sight (e.g. a file with no line breaks) is skipped
+            raise LineTooLong
+        if self._chars > limit:
             raise RecordTooLong
         return line
 
@@ -124,6 +133,9 @@ def _records(
             values = next(reader)
         except StopIteration:
             return
+        except LineTooLong as exc:  # the line was skipped: nothing to read again
+            yield rejected_record(url, lines.first, _error_text(exc), _text(lines.taken))
+            continue
         except (csv.Error, RecordTooLong) as exc:
             values, error = [], _error_text(exc)
         except CorruptStream as exc:
@@ -169,6 +181,8 @@ def _reader(lines: PhysicalLines) -> Iterator[list[str]]:
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, CorruptStream):
         return damaged(exc)
+    if isinstance(exc, LineTooLong):
+        return f"a line runs past {settings.MAX_RECORD_CHARS:,} characters (the rest is skipped)"
     if isinstance(exc, RecordTooLong):
         return f"the record runs past {settings.MAX_RECORD_CHARS:,} characters"
     if str(exc) == "unexpected end of data":

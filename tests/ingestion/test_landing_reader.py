@@ -279,3 +279,12 @@ def test_unsupported_and_empty_files_are_rejected_whole(tmp_path: Path) -> None:
         assert rows == [] and len(rejections) == 1, name
         assert isinstance(rejections[0], Rejection) and rejections[0].line is None
         assert rejections[0].reason.startswith(reason), rejections[0].reason
+
+
+def test_a_line_with_no_end_is_skipped_not_held(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "MAX_RECORD_CHARS", 500)
+    content = HEADER + row(1) + "x" * 5_000 + "\n" + row(3) + "y" * 2_000
+    rows, rejections, _ = read(tmp_path, "orders.csv", content.encode())
+    assert [(r["order_id"], r["_source_line"]) for r in rows] == [(1, 2), (3, 4)]
+    assert [(r.line, len(r.record)) for r in rejections] == [(3, 501), (5, 501)]
+    assert all("a line runs past 500 characters" in r.reason for r in rejections)
