@@ -103,6 +103,10 @@ docs: manifest ## dbt docs generate + serve for the local profile (http://localh
 bench: manifest ## Benchmark the pipeline against a bare-DuckDB floor (BENCH_ARGS="--scale-factors 4.8,48")
 	$(RUN) python -m bench.run $(BENCH_ARGS)
 
+.PHONY: bench_landing
+bench_landing: setup ## Land a generated 2M-row CSV (rows, time, peak RSS; BENCH_LANDING_ARGS="--rows 500000")
+	$(RUN) python -m bench.landing $(BENCH_LANDING_ARGS)
+
 .PHONY: clean
 clean: ## Remove the local data folder (warehouse, catalog, DuckDB file, Dagster runs)
 	rm -rf "$(LAKEHOUSE_DATA_DIR)" transformations/target

@@ -1,9 +1,10 @@
 """dlt source ``landing``: files dropped in a landing folder, validated, into ``raw``.
 
-Files land under ``<root>/<source>/<ingest_date>/<table>[-<part>].<csv|jsonl|parquet>`` (a local
-folder or any fsspec URL, e.g. ``s3://bucket/landing``). Each is validated against its declared
-:class:`TableContract`: good rows go to ``raw.<source>_<table>``, bad rows and unreadable files to
-``raw.quarantine`` with the reason, file and line (see helpers.py for the policy). A ledger of
+Files land under ``<root>/<source>/<ingest_date>/<table>[-<part>].<csv|jsonl|parquet>[.gz|.zst]``
+(a local folder or any fsspec URL, e.g. ``s3://bucket/landing``). Each is read in batches and
+validated against its declared :class:`TableContract`: good rows go to ``raw.<source>_<table>``
+with their source file and line, bad records and unreadable files to ``raw.quarantine`` with the
+reason, file, first line and exact text (see reader.py for the policy). A ledger of
 processed files (path -> size + etag/mtime) in dlt state, committed with the load package, makes
 sure no file is loaded twice; a file rewritten in place (new fingerprint) is loaded again.
 """
@@ -22,15 +23,9 @@ from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.extract.resource import DltResource
 
 from ingestion.landing import settings
-from ingestion.landing.helpers import (
-    FileResult,
-    LandedFile,
-    Rejection,
-    TableContract,
-    list_files,
-    read_file,
-)
+from ingestion.landing.helpers import Batch, LandedFile, Rejection, TableContract, list_files
 from ingestion.landing.naming import with_table
+from ingestion.landing.reader import read_file
 
 __all__ = ["QUARANTINE_SCHEMA", "TableContract", "landing", "last_run_report"]
 
@@ -42,7 +37,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("file", pa.string(), nullable=False),
         pa.field("line", pa.int64()),  # null: the whole file was rejected
         pa.field("reason", pa.string(), nullable=False),
-        pa.field("record", pa.string()),  # the bad record, cut to RECORD_PREVIEW_CHARS
+        pa.field("record", pa.string()),  # the bad record's exact text, cut to RECORD_PREVIEW_CHARS
         pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
@@ -92,37 +87,41 @@ def _landed_rows(
             continue
         if landed.url in ledger:
             logger.warning(f"landing: {landed.url} changed since it was loaded; loading it again")
-        result = _read(landed, contracts, storage_options)
         table_name = f"{source}_{landed.table}"
-        if result.rows is not None and result.rows.num_rows:
-            contract = contracts[landed.table]
-            rows_by_table[table_name] += result.rows.num_rows
-            yield dlt.mark.with_hints(
-                result.rows,
-                dlt.mark.make_hints(
-                    table_name=table_name,
-                    write_disposition="append",
-                    table_format="iceberg",
-                    columns=py_arrow_to_table_schema_columns(result.rows.schema),
-                    primary_key=list(contract.primary_key) or None,
-                ),
-                create_table_variant=True,
-            )
-        if result.rejections:
-            report["rows_quarantined"] += len(result.rejections)
-            yield dlt.mark.with_hints(
-                _quarantine(source, landed, result.rejections),
-                dlt.mark.make_hints(
-                    table_name=settings.QUARANTINE_TABLE,
-                    write_disposition="append",
-                    table_format="iceberg",
-                    columns=py_arrow_to_table_schema_columns(QUARANTINE_SCHEMA),
-                ),
-                create_table_variant=True,
-            )
-            for rejection in result.rejections[:5]:
-                where = f"line {rejection.line}" if rejection.line else "file"
-                logger.warning(f"landing: quarantined {rejection.file} {where}: {rejection.reason}")
+        warned = 0
+        for batch in _read(landed, contracts, storage_options):
+            if batch.rows is not None and batch.rows.num_rows:
+                contract = contracts[landed.table]
+                rows_by_table[table_name] += batch.rows.num_rows
+                yield dlt.mark.with_hints(
+                    batch.rows,
+                    dlt.mark.make_hints(
+                        table_name=table_name,
+                        write_disposition="append",
+                        table_format="iceberg",
+                        columns=py_arrow_to_table_schema_columns(batch.rows.schema),
+                        primary_key=list(contract.primary_key) or None,
+                    ),
+                    create_table_variant=True,
+                )
+            if batch.rejections:
+                report["rows_quarantined"] += len(batch.rejections)
+                yield dlt.mark.with_hints(
+                    _quarantine(source, landed, batch.rejections),
+                    dlt.mark.make_hints(
+                        table_name=settings.QUARANTINE_TABLE,
+                        write_disposition="append",
+                        table_format="iceberg",
+                        columns=py_arrow_to_table_schema_columns(QUARANTINE_SCHEMA),
+                    ),
+                    create_table_variant=True,
+                )
+                for rejection in batch.rejections[: max(0, 5 - warned)]:
+                    where = f"line {rejection.line}" if rejection.line else "file"
+                    logger.warning(
+                        f"landing: quarantined {rejection.file} {where}: {rejection.reason}"
+                    )
+                warned += len(batch.rejections)
         report["files_processed"] += 1
         # Recorded after the file's rows were handed over; committed with the load package.
         ledger[landed.url] = landed.fingerprint
@@ -137,18 +136,25 @@ def _landed_rows(
 
 def _read(
     landed: LandedFile, contracts: dict[str, TableContract], options: dict[str, Any] | None
-) -> FileResult:
+) -> Iterator[Batch]:
     contract = contracts.get(landed.table)
     if contract is None or landed.problem:  # with_table says why a file has no single table
         reason = landed.problem or (
             f"unknown table '{landed.table}' (from the file name); declared tables: "
             f"{', '.join(sorted(contracts))}. Rename the file or declare the table"
         )
-        return FileResult(rejections=[Rejection(landed.url, None, reason)])
+        yield Batch(rejections=[Rejection(landed.url, None, reason)])
+        return
+    line = None
     try:
-        return read_file(landed, contract, options)
+        for batch in read_file(landed, contract, options):
+            if batch.rows is not None and batch.rows.num_rows:
+                line = batch.rows[settings.SOURCE_LINE_COLUMN][-1].as_py()
+            yield batch
     except Exception as exc:  # an unforeseen reader failure still must not stop the run
-        return FileResult(rejections=[Rejection(landed.url, None, f"unreadable file: {exc!r}")])
+        done = f" after line {line} (the rows up to it were loaded)" if line else ""
+        reason = f"unreadable file{done}: {exc!r}"
+        yield Batch(rejections=[Rejection(landed.url, None, reason)])
 
 
 def _quarantine(source: str, landed: LandedFile, rejections: list[Rejection]) -> pa.Table:
@@ -162,20 +168,13 @@ def _quarantine(source: str, landed: LandedFile, rejections: list[Rejection]) ->
                 "file": r.file,
                 "line": r.line,
                 "reason": r.reason,
-                "record": _printable(r.record),
+                "record": r.record,
                 "quarantined_at": now,
             }
             for r in rejections
         ],
         schema=QUARANTINE_SCHEMA,
     )
-
-
-def _printable(text: str | None) -> str | None:
-    """Undecodable bytes (kept as surrogates while reading) shown as U+FFFD, storable as UTF-8."""
-    if text is None:
-        return None
-    return text.encode(settings.ENCODING, "surrogateescape").decode(settings.ENCODING, "replace")
 
 
 def last_run_report(pipeline: dlt.Pipeline, source: str) -> dict[str, Any]:
