@@ -9,7 +9,7 @@ what loading the dates in order gives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -55,20 +55,28 @@ class Sequence:
 
     tables: list[dict[str, Table]]
     results: list[dg.ExecuteInProcessResult]
+    # silver and gold rebuilt by a full refresh right after the run of that index
+    refreshed: dict[int, dict[str, Table]] = field(default_factory=dict)
 
     def waiting(self, run: int) -> dict[str, int]:
         """Facts pointing at an inferred member after ``run``, per fact and dimension key."""
         return waiting_facts(self.tables[run])
 
 
-def run_window(defs, instance, first: date, last: date) -> dg.ExecuteInProcessResult:
-    """The whole graph for business dates first..last as one run (a backfill if more than one)."""
+def run_window(
+    defs, instance, first: date, last: date, *, full_refresh: bool = False
+) -> dg.ExecuteInProcessResult:
+    """The whole graph for business dates first..last as one run (a backfill if more than one);
+    with ``full_refresh`` dbt rebuilds every model from all of raw."""
     tags = {
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),
     }
+    config = {"ops": {"lakehouse_dbt_assets": {"config": {"full_refresh": full_refresh}}}}
     job = defs.resolve_job_def("lakehouse_job")
-    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    return job.execute_in_process(
+        instance=instance, tags=tags, run_config=config, raise_on_error=False
+    )
 
 
 def silver_and_gold(database: Path) -> dict[str, Table]:
@@ -101,8 +109,12 @@ def waiting_facts(tables: dict[str, Table]) -> dict[str, int]:
     return counts
 
 
-def run_sequence(defs, tmp: Path, windows: list[tuple[date, date]]) -> Sequence:
-    """Run ``windows`` one after another in a fresh data folder; stop at the first failed run."""
+def run_sequence(
+    defs, tmp: Path, windows: list[tuple[date, date]], refresh_after: int | None = None
+) -> Sequence:
+    """Run ``windows`` one after another in a fresh data folder; stop at the first failed run.
+    After the run of index ``refresh_after``, also a full refresh of its window (which must change
+    nothing, the incremental tables being what a full refresh gives)."""
     sequence = Sequence([], [])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAKEHOUSE_PROFILE", "local")
@@ -110,12 +122,16 @@ def run_sequence(defs, tmp: Path, windows: list[tuple[date, date]]) -> Sequence:
         mp.setenv("DBT_TARGET", "local")
         database = Settings.from_env().duckdb_path
         with dg.instance_for_test() as instance:
-            for first, last in windows:
+            for n, (first, last) in enumerate(windows):
                 result = run_window(defs, instance, first, last)
                 sequence.results.append(result)
                 if not result.success:
                     break
                 sequence.tables.append(silver_and_gold(database))
+                if n == refresh_after:
+                    refresh = run_window(defs, instance, first, last, full_refresh=True)
+                    assert refresh.success, failed_checks(refresh)
+                    sequence.refreshed[n] = silver_and_gold(database)
     return sequence
 
 
@@ -134,7 +150,7 @@ def in_order(defs, tmp_path_factory) -> Sequence:
 
 @pytest.fixture(scope="module")
 def with_gap(defs, tmp_path_factory) -> Sequence:
-    return run_sequence(defs, tmp_path_factory.mktemp("with_gap"), WITH_GAP)
+    return run_sequence(defs, tmp_path_factory.mktemp("with_gap"), WITH_GAP, refresh_after=1)
 
 
 def test_no_run_fails_when_a_backfill_leaves_a_gap(with_gap: Sequence) -> None:
@@ -184,3 +200,12 @@ def test_filling_the_gap_gives_what_loading_in_order_gives(
     for table, rows in expected.items():
         assert rows, table
         assert actual[table] == rows, table
+
+
+def test_facts_waiting_on_inferred_members_equal_a_full_refresh(with_gap: Sequence) -> None:
+    """In the gap (after date 6), the incrementally built inferred members and facts are the
+    rows a full refresh over the same raw tables gives."""
+    incremental, refreshed = with_gap.tables[1], with_gap.refreshed[1]
+    assert set(refreshed) == set(incremental)
+    for table, rows in refreshed.items():
+        assert incremental[table] == rows, table
