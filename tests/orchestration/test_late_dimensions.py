@@ -100,7 +100,7 @@ def silver_and_gold(database: Path) -> dict[str, Table]:
 def waiting_facts(tables: dict[str, Table]) -> dict[str, int]:
     counts = {}
     for fact, key, dimension in DIMENSION_KEYS:
-        dim = tables[dimension]
+        dim = tables[dimension]  # without is_inferred (the code before inferred members): none
         flags = (
             dim.column("is_inferred") if "is_inferred" in dim.columns else [False] * len(dim.rows)
         )
