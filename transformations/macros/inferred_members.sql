@@ -27,16 +27,18 @@
     delivered version is valid at referenced_at and equals it on every `matching` column (an
     order line's unit_price is the price of the product version valid when it was ordered:
     another price means that version is not delivered yet); a key with an unresolved reference
-    gets an inferred member. The facts (facts_to_recompute) resolve the same way.
+    gets an inferred member. The facts (fct_orders, fct_order_items) resolve the same way in
+    their point-in-time join.
 
     On a full refresh every reference is checked against every version. An incremental run
     rewrites all the rows of the keys it recomputes (delete+insert), so it checks again every
-    reference whose resolution can change in this run, the same facts as facts_to_recompute:
+    reference whose resolution can change in this run or that may still wait:
     - the references with a silver row in the window (new facts, and facts that changed);
     - of a key with a version new in the window, the references at or after that version's
-      valid_from (versions before it are unchanged);
+      valid_from (versions before it are unchanged); with the first, the facts
+      facts_to_recompute rebuilds;
     - every reference of a recomputed key that had an inferred member: its waiting facts may be
-      of any time.
+      of any time, also before its new versions (they wait on).
     Versions of keys not recomputed are read from {{ this }}; such a key gets an inferred member
     (and unchanged_versions rewrites its delivered rows) when one of its new references is
     unresolved and it had none yet.
