@@ -110,6 +110,10 @@
       before it now ends there; a new first version starts there, created_at being the same in
       every version), so of that key only the facts with `at` >= the earliest new valid_from are
       recomputed, not all of them.
+    A fact pointing at an inferred member (its dimension version not delivered yet,
+    macros/inferred_members.sql) is among them once the version arrives: that version is valid at
+    the fact's `at`, so it starts at or before it, and it is first delivered in the window; the
+    fact is recomputed and re-pointed at it.
     Without a business_date_window() nothing records which silver rows the facts have seen
     (silver's watermark is its own latest arrival), so every row counts as changed: all facts.
 -#}

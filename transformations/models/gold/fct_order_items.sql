@@ -3,6 +3,9 @@
 -- Incremental: the lines that changed in the run's window, the lines of orders that changed, and
 -- the lines ordered at or after a product or customer version new in the window are recomputed and
 -- replace their old rows (delete+insert on order_item_id), so the result equals a full refresh.
+-- A line whose product version (the one valid when ordered, at the line's price) or customer is
+-- not delivered yet points at the dimension's inferred member; the line is recomputed, and
+-- re-pointed, when the version arrives (macros/inferred_members.sql).
 {{
     config(
         materialized='incremental',
@@ -69,9 +72,9 @@ joined as (
         lines.order_item_id,
         lines.order_id,
         lines.product_id,
-        products.product_key,
+        coalesce(products.product_key, {{ inferred_member_key('lines.product_id') }}) as product_key,
         lines.customer_id,
-        customers.customer_key,
+        coalesce(customers.customer_key, {{ inferred_member_key('lines.customer_id') }}) as customer_key,
         lines.created_at as ordered_at,
         cast(lines.created_at as date) as order_date,
         lines.status,
@@ -85,6 +88,9 @@ joined as (
     left join products
         on lines.product_id = products.product_id
         and {{ valid_at('products', 'lines.created_at') }}
+        -- the line's version has the line's price (source contract); with none, the version
+        -- valid when ordered is not delivered yet
+        and lines.unit_price = products.unit_price
     left join customers
         on lines.customer_id = customers.customer_id
         and {{ valid_at('customers', 'lines.created_at') }}

@@ -3,6 +3,8 @@
 -- Incremental: the orders whose rows, lines or payments changed in the run's window, and those
 -- placed at or after a customer version new in the window, are recomputed from all their rows and
 -- replace their old rows (delete+insert on order_id), so the result equals a full refresh.
+-- An order whose customer is not delivered yet points at the customer's inferred member; the
+-- order is recomputed, and re-pointed, when the customer arrives (macros/inferred_members.sql).
 {{
     config(
         materialized='incremental',
@@ -86,7 +88,7 @@ joined as (
     select
         orders.order_id,
         orders.customer_id,
-        customers.customer_key,
+        coalesce(customers.customer_key, {{ inferred_member_key('orders.customer_id') }}) as customer_key,
         orders.ordered_at,
         orders.order_date,
         orders.status,
