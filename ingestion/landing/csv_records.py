@@ -22,9 +22,9 @@ from typing import TextIO
 from ingestion.landing import settings
 from ingestion.landing.helpers import (
     EMPTY_FILE,
-    LINEAGE_COLUMNS,
     Rejection,
     TableContract,
+    column_names_problem,
     rejected_record,
 )
 from ingestion.landing.streams import CorruptStream, damaged
@@ -151,12 +151,14 @@ def _records(
         if error is not None and len(taken) > 1:
             # A quote opened on the first line swallowed the lines after it: only that line is
             # bad. Read the rest again with a fresh parser (the old one may hold a half record).
+            # an open quote here swallowed the rest of the file: no cut-off, just one stray quote
+            why = "" if error == OPEN_QUOTE else f" ({error})"
             yield rejected_record(
                 url,
                 lines.first,
                 f"unbalanced quote: a quoted value opened on this line does not close where the "
-                f"record should end ({error}); only this line is quarantined, the lines after it "
-                "are read again",
+                f"record should end{why}; only this line is quarantined, the lines after it are "
+                "read again",
                 _text(taken[:1]),
             )
             lines.push_back(taken[1:])
@@ -205,13 +207,7 @@ def _header_problem(header: list[str], contract: TableContract) -> str | None:
         )
     if any(not name.isascii() and not _is_utf8(name) for name in header):
         return f"the header is not valid {settings.ENCODING} (wrong encoding?): re-export the file"
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        return f"column(s) {', '.join(repeated)} appear more than once in the header"
-    reserved = sorted(LINEAGE_COLUMNS & set(header))
-    if reserved:
-        return f"column(s) {', '.join(reserved)} are reserved for the row's lineage"
-    return None
+    return column_names_problem(header)
 
 
 def _is_utf8(text: str) -> bool:

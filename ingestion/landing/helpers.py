@@ -7,13 +7,14 @@ on; nothing raises for bad data, so one bad file or row never stops a run or cos
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 import fsspec
 import pyarrow as pa
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from ingestion.landing import settings
 from ingestion.landing.naming import file_stem
@@ -63,6 +64,37 @@ class Batch:
 
 EMPTY_FILE = "empty file: the sender delivered no data; ask for a resend"
 LINEAGE_COLUMNS = frozenset((settings.SOURCE_FILE_COLUMN, settings.SOURCE_LINE_COLUMN))
+
+
+def column_names_problem(names: Iterable[str]) -> str | None:
+    """Why a file's (or a JSON record's) column names cannot become table columns, or None.
+
+    dlt normalizes names (snake_case) before they reach the table: an empty name cannot be a
+    column, and two names that normalize alike (``name``/``Name``, ``Store ID``/``store_id``) or
+    like a lineage column would fail the whole load instead of quarantining the file.
+    """
+    names = list(names)
+    blank = [n + 1 for n, name in enumerate(names) if not name.strip()]
+    if blank:
+        return (
+            f"column(s) {', '.join(map(str, blank))} have no name (a trailing comma in a CSV "
+            "header, an empty JSON key): name them or remove them from the export"
+        )
+    naming = NamingConvention()
+    spellings: dict[str, list[str]] = {}
+    for name in [*names, *sorted(LINEAGE_COLUMNS)]:
+        spellings.setdefault(naming.normalize_identifier(name), []).append(name)
+    reserved = sorted(name for name in names if name in LINEAGE_COLUMNS)
+    if reserved:
+        return f"column(s) {', '.join(reserved)} are reserved for the row's lineage"
+    clashes = [same for same in spellings.values() if len(same) > 1]
+    if clashes:
+        shown = "; ".join(" / ".join(repr(n) for n in same) for same in clashes)
+        return (
+            f"column names that become the same table column: {shown} (names are made "
+            "snake_case); rename the columns in the export"
+        )
+    return None
 
 
 def rejected_record(file: str, line: int | None, reason: str, text: str | None) -> Rejection:

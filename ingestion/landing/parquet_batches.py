@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 
 from ingestion.landing import settings
 from ingestion.landing.helpers import (
-    LINEAGE_COLUMNS,
     Batch,
     LandedFile,
     Rejection,
     TableContract,
+    column_names_problem,
     rejected_record,
 )
 from ingestion.landing.validation import BatchValidator, preview
@@ -57,9 +57,8 @@ def _drift(parquet: pq.ParquetFile, contract: TableContract) -> str | None:
     ]
     unsafe = _unsafe_casts(parquet, differs)
     problems = []
-    reserved = sorted(LINEAGE_COLUMNS & set(schema.names))
-    if reserved:
-        problems.append(f"column(s) {', '.join(reserved)} are reserved for the row's lineage")
+    if names := column_names_problem(schema.names):
+        problems.append(names)
     if missing:
         problems.append(f"required column(s) {', '.join(missing)} missing")
     if unsafe:
@@ -68,7 +67,7 @@ def _drift(parquet: pq.ParquetFile, contract: TableContract) -> str | None:
     if not problems:
         return None
     return (
-        f"schema drift: {'; '.join(problems)}; the whole batch is quarantined. Fix the export "
+        f"schema drift: {'; '.join(problems)}; the whole file is quarantined. Fix the export "
         "(or the contract) and land the file again"
     )
 

@@ -31,11 +31,11 @@ from ingestion.landing import settings
 from ingestion.landing.csv_records import csv_records
 from ingestion.landing.helpers import (
     EMPTY_FILE,
-    LINEAGE_COLUMNS,
     Batch,
     LandedFile,
     Rejection,
     TableContract,
+    column_names_problem,
     rejected_record,
 )
 from ingestion.landing.jsonl_records import jsonl_records
@@ -108,9 +108,8 @@ def _csv_batches(url: str, stream: BinaryIO, contract: TableContract) -> Iterato
 def _jsonl_batches(url: str, stream: BinaryIO, contract: TableContract) -> Iterator[Batch]:
     validator = BatchValidator(url, contract)
     for chunk in _chunks(jsonl_records(url, stream), flat=False):
-        reserved = [i for i, obj in enumerate(chunk.values) if not LINEAGE_COLUMNS.isdisjoint(obj)]
-        for i in reversed(reserved):
-            reason = f"keys {', '.join(sorted(LINEAGE_COLUMNS))} are reserved for the row's lineage"
+        problems = [(i, column_names_problem(obj)) for i, obj in enumerate(chunk.values)]
+        for i, reason in reversed([(i, p) for i, p in problems if p]):
             chunk.rejected.append(rejected_record(url, chunk.lines[i], reason, chunk.texts[i]))
             del chunk.lines[i], chunk.texts[i], chunk.values[i]
         names = dict.fromkeys(name for obj in chunk.values for name in obj)
@@ -159,7 +158,7 @@ def _missing_required(header: list[str], contract: TableContract) -> str | None:
     if not missing:
         return None
     return (
-        f"schema drift: required column(s) {', '.join(missing)} missing; the whole batch is "
+        f"schema drift: required column(s) {', '.join(missing)} missing; the whole file is "
         "quarantined. Fix the export (or the contract) and land the file again"
     )
 

@@ -20,7 +20,7 @@ from ingestion.landing import landing, last_run_report
 from ingestion.pipeline import make_pipeline
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
-from tests.ingestion.test_landing import CONTRACTS, DAY, HEADER, SOURCE, TS, land, row, run
+from tests.ingestion.test_landing import CONTRACTS, DAY, HEADER, SOURCE, TS, jrow, land, row, run
 
 # 99 rows; row 10 (line 11) has one unbalanced quote: it used to swallow the 89 rows after it
 STRAY_QUOTE = [row(n) for n in range(100, 199)]
@@ -176,3 +176,32 @@ def test_a_raw_table_landed_before_lineage_gains_its_columns(
     ]
     rows = table.scan().to_arrow().sort_by("order_id").to_pylist()
     assert [(r["order_id"], r["_source_line"]) for r in rows] == [(1, None), (2, 2)]
+
+
+# Found in review: column names that cannot become table columns once dlt normalizes them used to
+# fail the whole load (and block the source's later dates) instead of quarantining the file.
+COLUMN_NAMES = {
+    "orders-trailing-comma.csv": (HEADER.rstrip("\n") + ",\n" + row(300).rstrip("\n") + ",\n"),
+    "orders-same-names.csv": HEADER.rstrip("\n") + ",Status\n" + row(301).rstrip("\n") + ",x\n",
+    "orders-keys.jsonl": jrow(302, **{"": 1}) + jrow(303),
+}
+
+
+def test_unusable_column_names_quarantine_the_file_not_the_run(tmp_path, lakehouse_env) -> None:
+    root = tmp_path / "landing"
+    land(root, {name: text.encode() for name, text in COLUMN_NAMES.items()})
+    report = run(lakehouse_env, root)
+    catalog = get_catalog(lakehouse_env)
+    ids = catalog.load_table(f"raw.{SOURCE}_orders").scan().to_arrow()["order_id"].to_pylist()
+    assert ids == [303]
+    quarantine = catalog.load_table("raw.quarantine").scan().to_arrow().to_pylist()
+    reasons = {(Path(q["file"]).name, q["line"]): q["reason"] for q in quarantine}
+    assert "column(s) 6 have no name" in reasons["orders-trailing-comma.csv", 1]
+    assert "'status' / 'Status'" in reasons["orders-same-names.csv", 1]
+    assert "column(s) 6 have no name" in reasons["orders-keys.jsonl", 1]
+    assert report["rows_quarantined"] == len(quarantine) == 3
+    # the source is not blocked: a clean file of the next date lands
+    land(root, {"orders.csv": (HEADER + row(304)).encode()}, day="2024-01-03")
+    run(lakehouse_env, root, day="2024-01-03")
+    table = get_catalog(lakehouse_env).load_table(f"raw.{SOURCE}_orders")
+    assert sorted(table.scan().to_arrow()["order_id"].to_pylist()) == [303, 304]
