@@ -130,7 +130,7 @@ class Settings:
                 s3_region=env.get("AWS_REGION", "us-east-1"),
                 s3_access_key_id=_get(env, "AWS_ACCESS_KEY_ID"),
                 s3_secret_access_key=_get(env, "AWS_SECRET_ACCESS_KEY"),
-                s3_path_style_access=_truthy(env.get("S3_PATH_STYLE_ACCESS", "true")),
+                s3_path_style_access=truthy(env.get("S3_PATH_STYLE_ACCESS", "true")),
                 warehouse_uri=env.get("LAKEHOUSE_WAREHOUSE_URI", "s3://lakehouse/warehouse"),
             ),
             trino=TrinoSettings(
@@ -157,7 +157,8 @@ def _get_optional(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip()
 
 
-def _truthy(value: str) -> bool:
+def truthy(value: str) -> bool:
+    """The one reading of a yes/no environment variable: 1, true, yes, on (any case)."""
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
