@@ -177,7 +177,6 @@ def credentials_env(values: Mapping[str, Mapping[str, str]]) -> str:
         "",
         "# LAKEHOUSE_PROFILE=k8s from a laptop through `make port-forward` (paste into .env):",
         "LAKEHOUSE_PROFILE=k8s",
-        "DBT_TARGET=trino",
         "ICEBERG_REST_URI=http://localhost:8181/api/catalog",
         "ICEBERG_REST_WAREHOUSE=lakehouse",
         "ICEBERG_REST_SCOPE=PRINCIPAL_ROLE:ALL",

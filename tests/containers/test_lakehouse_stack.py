@@ -153,7 +153,6 @@ def test_dbt_build_on_trino_then_query_gold(
     env = {
         **os.environ,
         **lakehouse_stack.client_env("dbt_transformer", tmp_path),
-        "DBT_TARGET": "trino",
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",

@@ -136,7 +136,7 @@ def test_dagster_definitions_validate():
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "LAKEHOUSE_PROFILE": "local", "DBT_TARGET": "local"},
+        env={**os.environ, "LAKEHOUSE_PROFILE": "local"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
