@@ -53,8 +53,7 @@ def test_the_k8s_code_location_loads_without_cluster_variables(k8s_manifest, tmp
         LAKEHOUSE_PROFILE="k8s", LAKEHOUSE_DATA_DIR=str(tmp_path), DAGSTER_HOME=str(tmp_path)
     )
     script = (
-        "import orchestration.definitions as d; "
-        "print(d.defs.resolve_job_def('lakehouse_job').name)"
+        "import orchestration.definitions as d; print(d.defs.resolve_job_def('lakehouse_job').name)"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True
