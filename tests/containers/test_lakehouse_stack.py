@@ -140,8 +140,7 @@ def test_polaris_enforces_the_grants(lakehouse_stack: Stack, raw_load: RawLoad, 
 def test_dbt_build_on_trino_then_query_gold(
     lakehouse_stack: Stack, raw_load: RawLoad, tmp_path: Path
 ) -> None:
-    if not (DBT_PROJECT_DIR / "dbt_project.yml").is_file():
-        pytest.skip(f"no dbt project at {DBT_PROJECT_DIR}")
+    assert (DBT_PROJECT_DIR / "dbt_project.yml").is_file(), f"no dbt project at {DBT_PROJECT_DIR}"
     if raw_load.via != "dlt":
         pytest.skip(
             "ingestion.pipeline/ingestion.shop not importable: dbt's raw sources are absent"

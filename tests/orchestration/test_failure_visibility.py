@@ -21,7 +21,7 @@ from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
 from orchestration.defs.dlt.assets import shop_assets
-from orchestration.defs.dlt.retries import RAW_RETRY_POLICY, is_transient, retry_delay
+from orchestration.defs.dlt.retries import is_transient
 from orchestration.defs.monitoring.checks import CHECK_NAME, raw_table_checks, table_health
 from orchestration.defs.monitoring.sensors import lakehouse_run_failure_sensor, recorded_failures
 from orchestration.resources import build_resources
@@ -65,15 +65,6 @@ def test_transient_errors_are_retried(exc: Exception) -> None:
 )
 def test_permanent_errors_fail_at_once(exc: Exception) -> None:
     assert not is_transient(exc)
-
-
-def test_backoff_is_exponential() -> None:
-    assert RAW_RETRY_POLICY.backoff is dg.Backoff.EXPONENTIAL and RAW_RETRY_POLICY.max_retries == 3
-    base = RAW_RETRY_POLICY.delay
-    for n in range(3):  # jitter is +-delay around the exponential base
-        assert (
-            base * (2 ** (n + 1) - 1) - base <= retry_delay(n) <= base * (2 ** (n + 1) - 1) + base
-        )
 
 
 # --- a real failed run, seen by the sensor --------------------------------------------------------
