@@ -97,7 +97,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MERGE_TABLES: tuple[str, ...] = ("customers", "products", "orders")  # versioned change logs
-APPEND_TABLES: tuple[str, ...] = ("order_items", "payments")  # immutable facts, may hold re-sends
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id", "updated_at"),
     "products": ("product_id", "updated_at"),
