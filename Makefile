@@ -13,7 +13,8 @@ RUN := $(UV) run --frozen
 -include .env
 export LAKEHOUSE_PROFILE ?= local
 export LAKEHOUSE_DATA_DIR ?= $(CURDIR)/.data
-export DBT_TARGET ?= local
+# The dbt target follows the profile (lakehouse.settings.Profile.dbt_target): one source.
+DBT_TARGET := $(if $(filter k8s,$(LAKEHOUSE_PROFILE)),trino,local)
 export DAGSTER_HOME ?= $(LAKEHOUSE_DATA_DIR)/dagster
 export DBT_PROFILES_DIR := $(CURDIR)/transformations
 export DLT_TELEMETRY_DISABLED := 1

@@ -42,7 +42,7 @@ def link_days(recording: Path, days: int, into: Path) -> Path:
 
 
 def pipeline(recording: Path, data_dir: Path, first, last, label: str) -> Measurement:
-    env = {"LAKEHOUSE_PROFILE": "local", "DBT_TARGET": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
+    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
     args = [
         "-m",
         "bench.pipeline",

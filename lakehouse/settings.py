@@ -31,6 +31,24 @@ class Profile(StrEnum):
     LOCAL = "local"
     K8S = "k8s"
 
+    @property
+    def dbt_target(self) -> str:
+        """The dbt target of the profile: the ONE source of it (manifest and runs alike)."""
+        return "trino" if self is Profile.K8S else "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Profile:
+        """Only the ``LAKEHOUSE_PROFILE`` switch: enough to load the code location's graph."""
+        env = os.environ if env is None else env
+        raw_profile = env.get("LAKEHOUSE_PROFILE", cls.LOCAL.value).strip().lower()
+        try:
+            return cls(raw_profile)
+        except ValueError:
+            raise SettingsError(
+                f"LAKEHOUSE_PROFILE={raw_profile!r} is not a profile; use 'local' (embedded, "
+                "the default) or 'k8s' (Polaris + MinIO + Trino)."
+            ) from None
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which variable to set."""
@@ -97,40 +115,45 @@ class Settings:
 
     @property
     def dbt_target(self) -> str:
-        return "trino" if self.profile is Profile.K8S else "local"
+        return self.profile.dbt_target
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        raw_profile = env.get("LAKEHOUSE_PROFILE", Profile.LOCAL.value).strip().lower()
-        try:
-            profile = Profile(raw_profile)
-        except ValueError:
-            raise SettingsError(
-                f"LAKEHOUSE_PROFILE={raw_profile!r} is not a profile; use 'local' (embedded, "
-                "the default) or 'k8s' (Polaris + MinIO + Trino)."
-            ) from None
+        profile = Profile.from_env(env)
         data_dir = Path(env.get("LAKEHOUSE_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
         if profile is Profile.LOCAL:
             return cls(profile=profile, data_dir=data_dir)
         sql_catalog_uri = env.get("ICEBERG_SQL_CATALOG_URI", "").strip() or None
         # With a SQL catalog the REST endpoint and its OAuth2 client are not used.
-        rest_only = _get_optional if sql_catalog_uri else _get
+        required = ["S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        if not sql_catalog_uri:
+            required = ["ICEBERG_REST_URI", "ICEBERG_REST_CLIENT_ID", "ICEBERG_REST_CLIENT_SECRET"]
+            required += ["S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        missing = [name for name in required if not env.get(name, "").strip()]
+        if missing:
+            verb, pronoun = ("is", "it") if len(missing) == 1 else ("are", "them")
+            raise SettingsError(
+                f"{', '.join(missing)} {verb} not set but LAKEHOUSE_PROFILE=k8s needs {pronoun}. "
+                "In the cluster the code location gets them "
+                "from the namespace's Secrets (lakehouse-s3, polaris-<principal>); on a laptop "
+                "put them in .env (see .env.example and infrastructure/.secrets/)."
+            )
         return cls(
             profile=profile,
             data_dir=data_dir,
             sql_catalog_uri=sql_catalog_uri,
             rest=RestCatalogSettings(
-                uri=rest_only(env, "ICEBERG_REST_URI"),
+                uri=_get(env, "ICEBERG_REST_URI"),
                 warehouse=env.get("ICEBERG_REST_WAREHOUSE", CATALOG_NAME),
-                client_id=rest_only(env, "ICEBERG_REST_CLIENT_ID"),
-                client_secret=rest_only(env, "ICEBERG_REST_CLIENT_SECRET"),
+                client_id=_get(env, "ICEBERG_REST_CLIENT_ID"),
+                client_secret=_get(env, "ICEBERG_REST_CLIENT_SECRET"),
                 scope=env.get("ICEBERG_REST_SCOPE", "PRINCIPAL_ROLE:ALL"),
                 s3_endpoint=_get(env, "S3_ENDPOINT"),
                 s3_region=env.get("AWS_REGION", "us-east-1"),
                 s3_access_key_id=_get(env, "AWS_ACCESS_KEY_ID"),
                 s3_secret_access_key=_get(env, "AWS_SECRET_ACCESS_KEY"),
-                s3_path_style_access=_truthy(env.get("S3_PATH_STYLE_ACCESS", "true")),
+                s3_path_style_access=truthy(env.get("S3_PATH_STYLE_ACCESS", "true")),
                 warehouse_uri=env.get("LAKEHOUSE_WAREHOUSE_URI", "s3://lakehouse/warehouse"),
             ),
             trino=TrinoSettings(
@@ -143,21 +166,11 @@ class Settings:
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(
-            f"{name} is not set but LAKEHOUSE_PROFILE=k8s needs it. In the cluster the code "
-            "location gets it from the namespace's Secrets (lakehouse-s3, polaris-<principal>); "
-            "on a laptop put it in .env (see .env.example and infrastructure/.secrets/)."
-        )
-    return value
-
-
-def _get_optional(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip()
 
 
-def _truthy(value: str) -> bool:
+def truthy(value: str) -> bool:
+    """The one reading of a yes/no environment variable: 1, true, yes, on (any case)."""
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 

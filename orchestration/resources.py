@@ -57,9 +57,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             profile=dg.EnvVar("LAKEHOUSE_PROFILE"), data_dir=dg.EnvVar("LAKEHOUSE_DATA_DIR")
         ),
         "dlt": DagsterDltResource(),
+        # The target comes from the project (LAKEHOUSE_PROFILE), the one the manifest was built for.
         "dbt": LakehouseDbtCliResource(
             project_dir=dbt_project(),
-            target=dg.EnvVar("DBT_TARGET"),
             # The dbt installed beside this interpreter, whether or not its venv is on PATH.
             dbt_executable=str(Path(sys.executable).with_name("dbt")),
         ),

@@ -16,7 +16,6 @@ def lakehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     data_dir = tmp_path / "data"
     monkeypatch.setenv("LAKEHOUSE_PROFILE", "local")
     monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DBT_TARGET", "local")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     (tmp_path / "dagster").mkdir()
     return Settings.from_env()

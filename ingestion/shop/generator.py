@@ -6,9 +6,11 @@ Pure numpy + pyarrow (no dlt), so it can be tested and benchmarked on its own. D
   attributes are a hash of ``(seed, entity id)``; daily events and order chunks (``CHUNK_SIZE``
   orders) each get a generator seeded from ``SeedSequence([seed, stream, day, chunk])``, always
   drawing full-chunk arrays in a fixed order. ``batch_size`` only re-slices the output.
-* **Any day can be generated alone.** Nothing is stored between calls: the small change logs of
-  customers and products are replayed from the start date, and order headers of the previous
-  ``LIFECYCLE_DAYS`` days are regenerated to find their status transitions due on the day.
+* **Any day can be generated alone.** The small change logs of customers and products are
+  replayed from the start date, and order headers of the previous ``LIFECYCLE_DAYS`` days are
+  regenerated to find their status transitions due on the day. The replayed state of the last
+  few days is kept (:class:`_ReplayCache`, shared by equal simulators), so generating the dates of
+  a backfill in order replays each day once: linear in the number of days, not quadratic.
 * **Vectorized and memory-bounded.** Work happens per chunk; no per-row Python loop on orders,
   lines or payments. Money is handled as int64 cents, so payment sums are exact.
 
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -97,7 +100,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MERGE_TABLES: tuple[str, ...] = ("customers", "products", "orders")  # versioned change logs
-APPEND_TABLES: tuple[str, ...] = ("order_items", "payments")  # immutable facts, may hold re-sends
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id", "updated_at"),
     "products": ("product_id", "updated_at"),
@@ -321,15 +323,50 @@ class _Lines:
     order_total: np.ndarray  # per order, cents: sum(quantity * unit_price - discount)
 
 
+@dataclass
+class _CustomerState:
+    """Cumulative (city, segment) steps of every customer existing at the start of ``day``.
+
+    Steps add modulo the vocabulary sizes, so a customer's value at the start of ``day`` is its
+    initial one plus its offset: the same integers as replaying each change in day order.
+    """
+
+    day: int
+    city_offset: np.ndarray  # by 0-based customer index
+    segment_offset: np.ndarray
+
+
+@dataclass
+class _ReplayCache:
+    """Replayed state of the last few days, so consecutive dates replay one day each."""
+
+    keep: int = 4
+    catalog: dict[int, _Catalog] = field(default_factory=dict)
+    customers: dict[int, _CustomerState] = field(default_factory=dict)
+    popularity: np.ndarray | None = None
+
+    def nearest(self, states: dict, day: int):
+        known = [d for d in states if d <= day]
+        return states[max(known)] if known else None
+
+    def store(self, states: dict, day: int, state) -> None:
+        if day not in states and len(states) >= self.keep:
+            states.pop(min(states))
+        states[day] = state
+
+
 # --- the simulator ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ShopSimulator:
-    """Generates the increment a shop's source system delivers on one business date."""
+    """Generates the increment a shop's source system delivers on one business date.
+
+    A value: its data is a pure function of its fields. Replay state lives in
+    :func:`_replay_cache`, keyed by the (equal, hashable) simulator.
+    """
 
     seed: int = 42
     scale_factor: float = 1.0
     start_date: date = s.START_DATE
-    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -489,16 +526,12 @@ class ShopSimulator:
         ids, is_address, city_step, segment_step, at, delay, signup_delay = self._customer_events(
             day
         )
-        # State at the start of the day, for today's changed customers only: replay the earlier
-        # days' changes that touch them (in day order; at most one change per customer per day).
+        # State at the start of the day of today's changed customers: their initial profile plus
+        # the earlier days' changes (replayed once per day, see _customer_state).
         _, _, city, segment = self._customer_profile(ids)
-        for past in range(1, day):
-            p_ids, p_addr, p_city, p_seg, *_ = self._customer_events(past)
-            pos = np.minimum(np.searchsorted(ids, p_ids), max(len(ids) - 1, 0))
-            hit = (ids[pos] == p_ids) if len(ids) else np.zeros(len(p_ids), dtype=bool)
-            a, g = hit & p_addr, hit & ~p_addr
-            city[pos[a]] = (city[pos[a]] + p_city[a]) % len(s.CITIES)
-            segment[pos[g]] = (segment[pos[g]] + p_seg[g]) % len(s.SEGMENTS)
+        state = self._customer_state(day)
+        city = (city + state.city_offset[ids - 1]) % len(s.CITIES)
+        segment = (segment + state.segment_offset[ids - 1]) % len(s.SEGMENTS)
         city = np.where(is_address, (city + city_step) % len(s.CITIES), city)
         segment = np.where(~is_address, (segment + segment_step) % len(s.SEGMENTS), segment)
         yield self._customer_table(
@@ -511,6 +544,28 @@ class ShopSimulator:
         yield self._customer_table(
             new_ids, city, segment, created, created, _arrival(created, signup_delay)
         )
+
+    def _customer_state(self, day: int) -> _CustomerState:
+        """Offsets at the start of ``day`` (>= 1), advanced from the nearest cached earlier day."""
+        cache = _replay_cache(self)
+        known = cache.nearest(cache.customers, day)
+        n_exist = self.n_base_customers + (day - 1) * self.n_signups
+        city = np.zeros(n_exist, dtype=np.int64)
+        segment = np.zeros(n_exist, dtype=np.int64)
+        past = 1
+        if known is not None:
+            city[: len(known.city_offset)] = known.city_offset
+            segment[: len(known.segment_offset)] = known.segment_offset
+            past = known.day
+        for event_day in range(past, day):  # each change hits a customer existing on its day
+            ids, is_address, city_step, segment_step, *_ = self._customer_events(event_day)
+            pos = ids - 1
+            a, g = pos[is_address], pos[~is_address]
+            city[a] = (city[a] + city_step[is_address]) % len(s.CITIES)
+            segment[g] = (segment[g] + segment_step[~is_address]) % len(s.SEGMENTS)
+        state = _CustomerState(day, city, segment)
+        cache.store(cache.customers, day, state)
+        return state
 
     def _snapshot_arrival(self, ids: np.ndarray, salt: int) -> np.ndarray:
         u = _hash_uniform(self.seed, Stream.SNAPSHOT, salt, ids)
@@ -560,13 +615,9 @@ class ShopSimulator:
 
     def _catalog(self, day: int) -> _Catalog:
         """Product state at the start of ``day`` and the day's events, replayed from day 0."""
-        memo: dict[int, _Catalog] = self._memo.setdefault("catalog", {})
-        if day in memo:
-            return memo[day]
-        known = [d for d in memo if d < day]
-        if known:
-            cat = memo[max(known)]
-        else:
+        cache = _replay_cache(self)
+        cat = cache.nearest(cache.catalog, day)
+        if cat is None:
             ids = np.arange(1, self.n_base_products + 1, dtype=np.int64)
             u = _hash_uniform(self.seed, Stream.PRODUCT_STATIC, 0, ids)
             history = s.HISTORY_DAYS * DAY_US
@@ -591,9 +642,7 @@ class ShopSimulator:
             created = np.concatenate([cat.created, cat.new_created])
             cat = self._product_events(cat.day + 1, price)
             cat.created = created
-        if len(memo) >= 4:
-            memo.pop(min(memo))
-        memo[day] = cat
+        cache.store(cache.catalog, day, cat)
         return cat
 
     def _product_table(self, ids, price, created, updated, arrived) -> pa.Table:
@@ -652,10 +701,11 @@ class ShopSimulator:
 
     def _popularity(self) -> np.ndarray:
         """Fixed popularity ranking of the base catalogue (rank -> 0-based product index)."""
-        if "popularity" not in self._memo:
+        cache = _replay_cache(self)
+        if cache.popularity is None:
             rng = _rng(self.seed, Stream.PRODUCT_POPULARITY)
-            self._memo["popularity"] = rng.permutation(self.n_base_products).astype(np.int64)
-        return self._memo["popularity"]
+            cache.popularity = rng.permutation(self.n_base_products).astype(np.int64)
+        return cache.popularity
 
     # --- orders -------------------------------------------------------------------------------
     def order_counts(self, last_day: int) -> np.ndarray:
@@ -913,3 +963,14 @@ class ShopSimulator:
             else:
                 out[f.name] = pa.array(values[idx], f.type)
         return _table(name, out)
+
+
+@lru_cache(maxsize=8)
+def _replay_cache(simulator: ShopSimulator) -> _ReplayCache:
+    """The replay state of ``simulator``; equal simulators generate equal data, so they share it."""
+    return _ReplayCache()
+
+
+def clear_replay_cache() -> None:
+    """Forget every kept replay state (tests use it to generate a date cold)."""
+    _replay_cache.cache_clear()

@@ -9,33 +9,29 @@ in to the git-ignored ``infrastructure/.secrets/credentials.env`` (mode 0600).
 ``python -m lakehouse.platform.secrets export`` rewrites that file from the cluster, including the
 Polaris principal credentials that the bootstrap Job wrote after ``generate`` ran.
 
-The Kubernetes API is reached through a small ``SecretStore`` so the logic is tested without a
-cluster (tests/infrastructure/test_secrets.py); ``KubernetesSecretStore`` is the real one.
+The Kubernetes API is reached through ``lakehouse.platform.secret_store.SecretStore`` (shared with
+the Polaris bootstrap), so the logic is tested without a cluster (tests/infrastructure/test_secrets.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import secrets as random_source
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from lakehouse.paths import REPO_ROOT
+from lakehouse.platform.secret_store import KubernetesSecretStore, SecretStore, SecretStoreError
 
 NAMESPACE = "lakehouse"
 KIND_CONTEXT = "kind-lakehouse"
 CREDENTIALS_FILE = REPO_ROOT / "infrastructure" / ".secrets" / "credentials.env"
 POLARIS_REALM = "POLARIS"
 S3_ACCESS_KEY_ID = "lakehouse-app"  # a user name (MinIO user of the platform), not a secret
-MANAGED_LABELS = {
-    "app.kubernetes.io/part-of": "lakehouse",
-    "app.kubernetes.io/managed-by": "lakehouse-platform-secrets",
-}
+MANAGED_LABELS = {"app.kubernetes.io/managed-by": "lakehouse-platform-secrets"}
 # Secrets written by the Polaris bootstrap Job (lakehouse.platform.polaris), read by `export`.
 PRINCIPAL_SECRETS = ("polaris-ingestion-writer", "polaris-dbt-transformer", "polaris-trino-reader")
 
@@ -125,52 +121,6 @@ SPECS: tuple[SecretSpec, ...] = (
 )
 
 
-class SecretStore(Protocol):
-    """The three operations this module needs from the Kubernetes API."""
-
-    def read(self, name: str) -> dict[str, str] | None: ...
-
-    def create(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None: ...
-
-    def replace(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None: ...
-
-
-class KubernetesSecretStore:
-    """Secrets of one namespace through the official ``kubernetes`` client."""
-
-    def __init__(self, namespace: str = NAMESPACE, context: str | None = KIND_CONTEXT) -> None:
-        from kubernetes import client, config
-
-        try:
-            config.load_kube_config(context=context)
-        except config.ConfigException:
-            config.load_incluster_config()
-        self._api = client.CoreV1Api()
-        self._client = client
-        self.namespace = namespace
-
-    def read(self, name: str) -> dict[str, str] | None:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            secret = self._api.read_namespaced_secret(name, self.namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
-
-    def _body(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]):
-        meta = self._client.V1ObjectMeta(name=name, namespace=self.namespace, labels=dict(labels))
-        return self._client.V1Secret(metadata=meta, type="Opaque", string_data=dict(data))
-
-    def create(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None:
-        self._api.create_namespaced_secret(self.namespace, self._body(name, data, labels))
-
-    def replace(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None:
-        self._api.replace_namespaced_secret(name, self.namespace, self._body(name, data, labels))
-
-
 @dataclass(frozen=True)
 class Outcome:
     name: str
@@ -191,14 +141,14 @@ def ensure_secrets(
         current = store.read(spec.name)
         data = spec.build(current or {}, rotate, new)
         if current is None:
-            store.create(spec.name, data, MANAGED_LABELS)
+            store.write(spec.name, data, MANAGED_LABELS)
             action = "created"
         elif rotate:
-            store.replace(spec.name, data, MANAGED_LABELS)
+            store.write(spec.name, data, MANAGED_LABELS)
             action = "rotated"
         elif data != current:
             # Only keys this version adds (or derives) differ; existing random values are kept.
-            store.replace(spec.name, {**current, **data}, MANAGED_LABELS)
+            store.write(spec.name, {**current, **data}, MANAGED_LABELS)
             action = "completed"
         else:
             action = "kept"
@@ -227,7 +177,6 @@ def credentials_env(values: Mapping[str, Mapping[str, str]]) -> str:
         "",
         "# LAKEHOUSE_PROFILE=k8s from a laptop through `make port-forward` (paste into .env):",
         "LAKEHOUSE_PROFILE=k8s",
-        "DBT_TARGET=trino",
         "ICEBERG_REST_URI=http://localhost:8181/api/catalog",
         "ICEBERG_REST_WAREHOUSE=lakehouse",
         "ICEBERG_REST_SCOPE=PRINCIPAL_ROLE:ALL",
@@ -281,16 +230,19 @@ def main(argv: list[str] | None = None, store: SecretStore | None = None) -> int
         p.add_argument("--output", type=Path, default=CREDENTIALS_FILE)
     args = parser.parse_args(argv)
 
+    store = store or KubernetesSecretStore(args.namespace, context=args.context)
     try:
-        store = store or KubernetesSecretStore(args.namespace, args.context)
-    except Exception as exc:  # no kubeconfig, unknown context, ...
+        _run(args, store)
+    except SecretStoreError as exc:  # no kubeconfig, unknown context, refused request
         print(
-            f"error: cannot reach the Kubernetes API with context {args.context!r}: {exc}\n"
-            "  Is the cluster up? Run `make up` (it creates the kind cluster first).",
+            f"error: {exc}\n  Is the cluster up? Run `make up` (it creates the kind cluster first).",
             file=sys.stderr,
         )
         return 2
+    return 0
 
+
+def _run(args: argparse.Namespace, store: SecretStore) -> None:
     if args.command == "generate":
         if args.rotate:
             print("==> rotating every generated credential (existing Secrets are replaced)")
@@ -307,7 +259,6 @@ def main(argv: list[str] | None = None, store: SecretStore | None = None) -> int
         values = read_all(store, [spec.name for spec in SPECS] + list(PRINCIPAL_SECRETS))
     write_credentials(args.output, credentials_env(values))
     print(f"==> wrote {args.output} (git-ignored, mode 0600)")
-    return 0
 
 
 if __name__ == "__main__":

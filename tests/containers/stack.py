@@ -19,11 +19,11 @@ from pathlib import Path
 
 from lakehouse.platform.polaris import (
     BootstrapSettings,
-    MemorySecretStore,
     PolarisClient,
     bootstrap,
     default_plan,
 )
+from tests.infrastructure.secret_store_double import MemorySecretStore
 
 POLARIS_IMAGE = os.environ.get("LAKEHOUSE_TEST_POLARIS_IMAGE", "apache/polaris:1.7.0")
 MINIO_IMAGE = os.environ.get(

@@ -6,8 +6,7 @@ import socket
 
 import pytest
 
-from tests.containers import test_lakehouse_stack
-from tests.containers.docker_env import SKIP_REASON, docker_status, probe_docker
+from tests.containers.docker_env import SKIP_REASON, probe_docker
 
 
 def test_unreachable_engine_is_reported_with_a_reason(
@@ -39,15 +38,3 @@ def test_a_docker_binary_alone_does_not_count(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("PATH", f"{tmp_path}:{__import__('os').environ['PATH']}")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'absent.sock'}")
     assert probe_docker(timeout=1)[0] is False
-
-
-def test_stack_module_skips_exactly_when_the_probe_fails() -> None:
-    reachable, reason = docker_status()
-    marks = {m.name: m for m in test_lakehouse_stack.pytestmark}
-    assert "containers" in marks
-    skipif = marks["skipif"]
-    assert skipif.args == (not reachable,)
-    assert skipif.kwargs["reason"] == reason
-    if not reachable:
-        # This machine (no Docker engine): the reason is the documented one, plus the cause.
-        assert reason.startswith(SKIP_REASON)

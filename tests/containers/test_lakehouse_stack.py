@@ -140,8 +140,7 @@ def test_polaris_enforces_the_grants(lakehouse_stack: Stack, raw_load: RawLoad, 
 def test_dbt_build_on_trino_then_query_gold(
     lakehouse_stack: Stack, raw_load: RawLoad, tmp_path: Path
 ) -> None:
-    if not (DBT_PROJECT_DIR / "dbt_project.yml").is_file():
-        pytest.skip(f"no dbt project at {DBT_PROJECT_DIR}")
+    assert (DBT_PROJECT_DIR / "dbt_project.yml").is_file(), f"no dbt project at {DBT_PROJECT_DIR}"
     if raw_load.via != "dlt":
         pytest.skip(
             "ingestion.pipeline/ingestion.shop not importable: dbt's raw sources are absent"
@@ -153,7 +152,6 @@ def test_dbt_build_on_trino_then_query_gold(
     env = {
         **os.environ,
         **lakehouse_stack.client_env("dbt_transformer", tmp_path),
-        "DBT_TARGET": "trino",
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",

@@ -17,16 +17,15 @@ import requests
 from lakehouse.platform import polaris
 from lakehouse.platform.polaris import (
     BootstrapSettings,
-    KubernetesSecretStore,
-    MemorySecretStore,
     PolarisClient,
     PolarisError,
     PolarisUnavailableError,
     bootstrap,
     default_plan,
 )
+from lakehouse.platform.secret_store import KubernetesSecretStore
 from lakehouse.settings import SettingsError
-from tests.infrastructure.conftest_polaris import (
+from tests.infrastructure.polaris_doubles import (
     CATALOG_BASE,
     MANAGEMENT_BASE,
     FakePolaris,
@@ -36,6 +35,7 @@ from tests.infrastructure.conftest_polaris import (
     fake_polaris,  # noqa: F401  (fixture)
     polaris_contracts,  # noqa: F401  (fixture)
 )
+from tests.infrastructure.secret_store_double import MemorySecretStore
 
 M, C = MANAGEMENT_BASE, CATALOG_BASE
 PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader")
@@ -375,7 +375,7 @@ def test_principal_without_secret_gets_reset_credentials(fake_polaris: FakePolar
 
 def test_failed_secret_write_says_how_to_recover(fake_polaris: FakePolaris) -> None:  # noqa: F811
     class Broken(MemorySecretStore):
-        def put(self, name: str, data: Any) -> None:
+        def write(self, name: str, data: Any, labels: Any) -> None:
             raise RuntimeError("forbidden")
 
     with pytest.raises(
@@ -543,10 +543,11 @@ class FakeCoreV1:
 def test_kubernetes_secret_store_creates_then_patches() -> None:
     api = FakeCoreV1()
     store = KubernetesSecretStore("lakehouse", api=api)
-    assert store.has("polaris-x") is False
-    store.put("polaris-x", {"client-id": "a", "client-secret": "b"})
-    store.put("polaris-x", {"client-id": "c", "client-secret": "d"})
-    assert store.has("polaris-x") is True
+    labels = {"app.kubernetes.io/managed-by": "lakehouse-polaris-bootstrap"}
+    assert store.read("polaris-x") is None
+    store.write("polaris-x", {"client-id": "a", "client-secret": "b"}, labels)
+    store.write("polaris-x", {"client-id": "c", "client-secret": "d"}, labels)
+    assert store.read("polaris-x") == {"client-id": "c", "client-secret": "d"}
     assert api.calls == [
         "read lakehouse/polaris-x",
         "create lakehouse/polaris-x",
@@ -556,7 +557,7 @@ def test_kubernetes_secret_store_creates_then_patches() -> None:
     ]
     secret = api.secrets["polaris-x"]
     assert secret.type == "Opaque"
-    assert secret.metadata.labels["app.kubernetes.io/managed-by"] == "lakehouse-polaris-bootstrap"
+    assert secret.metadata.labels == {**labels, "app.kubernetes.io/part-of": "lakehouse"}
     assert json.loads(json.dumps(secret.string_data)) == {"client-id": "c", "client-secret": "d"}
 
 

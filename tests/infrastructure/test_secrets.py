@@ -5,32 +5,12 @@ from __future__ import annotations
 import itertools
 import re
 import stat
-from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from lakehouse.platform import secrets as platform_secrets
-
-
-class FakeStore:
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, str]] = {}
-        self.labels: dict[str, dict[str, str]] = {}
-        self.calls: list[tuple[str, str]] = []
-
-    def read(self, name: str) -> dict[str, str] | None:
-        return dict(self.data[name]) if name in self.data else None
-
-    def create(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None:
-        assert name not in self.data
-        self.calls.append(("create", name))
-        self.data[name], self.labels[name] = dict(data), dict(labels)
-
-    def replace(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None:
-        assert name in self.data
-        self.calls.append(("replace", name))
-        self.data[name], self.labels[name] = dict(data), dict(labels)
+from tests.infrastructure.secret_store_double import MemorySecretStore
 
 
 def counter():
@@ -39,48 +19,48 @@ def counter():
 
 
 def test_first_run_creates_every_secret() -> None:
-    store = FakeStore()
+    store = MemorySecretStore()
     outcomes, values = platform_secrets.ensure_secrets(store, new=counter())
     assert {o.action for o in outcomes} == {"created"}
-    assert set(store.data) == {spec.name for spec in platform_secrets.SPECS}
-    assert store.data["lakehouse-s3"]["AWS_ACCESS_KEY_ID"] == "lakehouse-app"
-    assert store.data["lakehouse-s3"]["AWS_SECRET_ACCESS_KEY"].startswith("generated-")
+    assert set(store.secrets) == {spec.name for spec in platform_secrets.SPECS}
+    assert store.secrets["lakehouse-s3"]["AWS_ACCESS_KEY_ID"] == "lakehouse-app"
+    assert store.secrets["lakehouse-s3"]["AWS_SECRET_ACCESS_KEY"].startswith("generated-")
     assert all(
         labels["app.kubernetes.io/managed-by"] == "lakehouse-platform-secrets"
         for labels in store.labels.values()
     )
-    assert values["minio-root"] == store.data["minio-root"]
+    assert values["minio-root"] == store.secrets["minio-root"]
 
 
 def test_second_run_never_rotates() -> None:
-    store = FakeStore()
+    store = MemorySecretStore()
     platform_secrets.ensure_secrets(store, new=counter())
-    before = {name: dict(data) for name, data in store.data.items()}
+    before = {name: dict(data) for name, data in store.secrets.items()}
     outcomes, _ = platform_secrets.ensure_secrets(store, new=counter())
     assert {o.action for o in outcomes} == {"kept"}
-    assert store.data == before
-    assert [c for c in store.calls if c[0] == "replace"] == []
+    assert store.secrets == before
+    assert [w for w in store.writes if w[1] == "patched"] == []
 
 
 def test_rotate_replaces_generated_values_only() -> None:
-    store = FakeStore()
+    store = MemorySecretStore()
     platform_secrets.ensure_secrets(store, new=counter())
-    before = {name: dict(data) for name, data in store.data.items()}
+    before = {name: dict(data) for name, data in store.secrets.items()}
     outcomes, _ = platform_secrets.ensure_secrets(store, rotate=True, new=lambda: "rotated")
     assert {o.action for o in outcomes} == {"rotated"}
     for spec in platform_secrets.SPECS:
         for key in spec.generated:
-            assert store.data[spec.name][key] == "rotated" != before[spec.name][key]
+            assert store.secrets[spec.name][key] == "rotated" != before[spec.name][key]
         for key, value in spec.constants.items():
-            assert store.data[spec.name][key] == value
+            assert store.secrets[spec.name][key] == value
 
 
 def test_a_missing_key_is_completed_without_touching_the_others() -> None:
-    store = FakeStore()
-    store.data["polaris-root"] = {"client-id": "root", "client-secret": "kept-secret"}
+    store = MemorySecretStore()
+    store.secrets["polaris-root"] = {"client-id": "root", "client-secret": "kept-secret"}
     outcomes, _ = platform_secrets.ensure_secrets(store, new=counter())
     assert dict((o.name, o.action) for o in outcomes)["polaris-root"] == "completed"
-    root = store.data["polaris-root"]
+    root = store.secrets["polaris-root"]
     assert root["client-secret"] == "kept-secret"
     assert yaml.safe_load(root["credentials.yaml"]) == {
         "POLARIS": {"client-id": "root", "client-secret": "kept-secret"}
@@ -96,7 +76,7 @@ def test_random_passwords_are_long_and_safe_in_every_format() -> None:
 
 
 def test_credentials_file_is_private_and_complete(tmp_path: Path) -> None:
-    store = FakeStore()
+    store = MemorySecretStore()
     _, values = platform_secrets.ensure_secrets(store, new=counter())
     values["polaris-ingestion-writer"] = {"client-id": "cid", "client-secret": "csecret"}
     target = tmp_path / ".secrets" / "credentials.env"
@@ -107,19 +87,19 @@ def test_credentials_file_is_private_and_complete(tmp_path: Path) -> None:
         for line in target.read_text().splitlines()
         if line and not line.startswith("#")
     )
-    assert env["MINIO_ROOT_PASSWORD"] == store.data["minio-root"]["rootPassword"]
-    assert env["AWS_SECRET_ACCESS_KEY"] == store.data["lakehouse-s3"]["AWS_SECRET_ACCESS_KEY"]
+    assert env["MINIO_ROOT_PASSWORD"] == store.secrets["minio-root"]["rootPassword"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == store.secrets["lakehouse-s3"]["AWS_SECRET_ACCESS_KEY"]
     assert env["ICEBERG_REST_CLIENT_SECRET"] == "csecret"
     assert env["S3_ENDPOINT"] == "http://localhost:9000"
     assert env["LAKEHOUSE_PROFILE"] == "k8s"
 
 
 def test_main_generate_then_export(tmp_path: Path, capsys) -> None:
-    store = FakeStore()
+    store = MemorySecretStore()
     out = tmp_path / "credentials.env"
     assert platform_secrets.main(["generate", "--output", str(out)], store=store) == 0
     first = out.read_text()
-    store.data["polaris-ingestion-writer"] = {"client-id": "w", "client-secret": "ws"}
+    store.secrets["polaris-ingestion-writer"] = {"client-id": "w", "client-secret": "ws"}
     assert platform_secrets.main(["export", "--output", str(out)], store=store) == 0
     assert "ICEBERG_REST_CLIENT_SECRET=ws" in out.read_text()
     assert "ICEBERG_REST_CLIENT_SECRET=\n" in first

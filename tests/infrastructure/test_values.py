@@ -16,7 +16,6 @@ VALUES_FILES = ["dagster", "minio", "polaris", "seaweedfs", "trino"]
 # The environment contract of the code location and run pods (lakehouse/settings.py).
 PLAIN_CONTRACT = {
     "LAKEHOUSE_PROFILE": "k8s",
-    "DBT_TARGET": "trino",
     "LAKEHOUSE_DATA_DIR": "/tmp/lakehouse",
     "ICEBERG_REST_URI": "http://polaris:8181/api/catalog",
     "ICEBERG_REST_WAREHOUSE": "lakehouse",

@@ -13,7 +13,7 @@ import time
 import pyarrow as pa
 
 from lakehouse.catalog import get_catalog
-from lakehouse.commits import commit_with_retry
+from tests.integration.commits import commit_with_retry
 
 TABLE = "raw.contended"
 SCHEMA = pa.schema([pa.field("writer", pa.int64()), pa.field("seq", pa.int64())])

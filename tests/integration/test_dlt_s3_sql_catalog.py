@@ -21,9 +21,10 @@ from ingestion.shop.generator import SCHEMAS, TABLES, ShopSimulator
 from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
 from lakehouse.engine import refresh_layer_views
-from lakehouse.inventory import iceberg_row_counts, table_content_hashes
+from lakehouse.inventory import iceberg_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
+from tests.integration.content_hash import table_content_hashes
 from tests.integration.seaweed import SeaweedFS
 
 pytestmark = pytest.mark.integration

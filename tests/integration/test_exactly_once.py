@@ -5,7 +5,7 @@
 * a load SIGKILLed right after an append table's Iceberg commit, before dlt marked the job
   complete, appends nothing again when it resumes (``ingestion.destination``);
 * two processes committing to one Iceberg table at once both succeed (the loser of each race
-  retries through ``lakehouse.commits.commit_with_retry``) and no commit is lost.
+  retries through ``tests/integration/commits.py commit_with_retry``) and no commit is lost.
 
 Re-running a loaded date is in test_dlt_s3_sql_catalog.py (content hashes unchanged).
 """
@@ -33,10 +33,10 @@ from ingestion.shop import LEDGER_KEY
 from ingestion.shop.generator import SCHEMAS, TABLES, ShopSimulator
 from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import ensure_namespace, get_catalog
-from lakehouse.commits import CommitRetriesExhausted, commit_with_retry
 from lakehouse.layers import Layer
 from lakehouse.paths import REPO_ROOT
 from lakehouse.settings import Settings
+from tests.integration.commits import CommitRetriesExhausted, commit_with_retry
 from tests.integration.seaweed import SeaweedFS
 from tests.integration.shop_load import KILL_AFTER_ICEBERG_APPEND
 

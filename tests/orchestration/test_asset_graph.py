@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +12,6 @@ from ingestion.landing.contract import load_sources
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.layers import Layer
-from lakehouse.paths import REPO_ROOT
 from orchestration.defs.landing.assets import landed_tables
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -40,6 +37,8 @@ def graph_shape(defs: dg.Definitions) -> dict[str, dict]:
 
 
 def test_asset_graph_matches_snapshot(defs):
+    # In process, what `dagster definitions validate` checked in a 7-28 s subprocess.
+    dg.Definitions.validate_loadable(defs)
     shape = graph_shape(defs)
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
@@ -51,7 +50,6 @@ def test_asset_graph_matches_snapshot(defs):
 def test_raw_assets_are_the_dlt_tables(defs):
     """raw holds the shop tables and the landed tables (with their quarantine), nothing else."""
     raw = {k for k in graph_shape(defs) if k.startswith("raw/")}
-    assert set(SHOP_TABLES) == {"customers", "products", "orders", "order_items", "payments"}
     # the example contract file (contracts/partners.yml) shows in the graph
     assert "partners_stores" in landing_tables()
     assert raw == {f"raw/{t}" for t in {*SHOP_TABLES, *landing_tables()}}
@@ -120,23 +118,3 @@ def test_jobs_per_layer_and_for_the_whole_graph(defs):
     schedule = defs.resolve_schedule_def("daily_lakehouse_schedule")
     assert schedule.job_name == "lakehouse_job"
     assert schedule.cron_schedule == "0 2 * * *"
-
-
-def test_dagster_definitions_validate():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "definitions",
-            "validate",
-            "-m",
-            "orchestration.definitions",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "LAKEHOUSE_PROFILE": "local", "DBT_TARGET": "local"},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation successful" in result.stdout + result.stderr

@@ -111,7 +111,6 @@ def backfilled(defs, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAKEHOUSE_PROFILE", "local")
         mp.setenv("LAKEHOUSE_DATA_DIR", str(tmp / "data"))
-        mp.setenv("DBT_TARGET", "local")
         settings = Settings.from_env()
         with dg.instance_for_test() as instance:
             run_job(defs, instance, days=DAYS)
@@ -222,7 +221,6 @@ def test_each_run_builds_its_own_window_of_dates(defs, tmp_path, monkeypatch):
     """
     monkeypatch.setenv("LAKEHOUSE_PROFILE", "local")
     monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DBT_TARGET", "local")
     settings = Settings.from_env()
     latest_order_date = "select max(order_date) from gold.daily_revenue"
     with dg.instance_for_test() as instance:

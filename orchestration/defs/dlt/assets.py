@@ -4,15 +4,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import dagster as dg
-import dlt
 import pyarrow as pa
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster_dlt import DagsterDltResource
+from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipeline import PIPELINE_NAME, make_pipeline
+from ingestion.pipeline import make_pipeline
 from ingestion.shop import shop
 from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
-from lakehouse.layers import Layer
 from orchestration.defs.dlt.retries import retry_transient_errors
 from orchestration.defs.dlt.translator import RawTranslator
 from orchestration.defs.metadata import raw_table_metadata
@@ -43,14 +42,24 @@ class ShopConfig(dg.Config):
     replay_dir: str | None = None  # recorded increments (bench/generate.py) instead of generating
 
 
-@dlt_assets(
-    # Describes the tables only; each run builds its own source for its business dates.
-    dlt_source=shop(business_date=START_DATE),
-    dlt_pipeline=dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="filesystem", dataset_name=Layer.RAW.value
-    ),
+def raw_table_specs() -> list[dg.AssetSpec]:
+    """One spec per shop table, keyed by the translator.
+
+    Built from the source's resources alone: no ``dlt.pipeline()`` (which reads dlt's config and
+    makes its working folder) while the code location loads. Each run builds its own pipeline
+    and source for its business dates.
+    """
+    translator = RawTranslator()
+    return [
+        translator.get_asset_spec(DltResourceTranslatorData(resource=resource, pipeline=None))
+        for resource in shop(business_date=START_DATE).selected_resources.values()
+    ]
+
+
+@dg.multi_asset(
+    specs=raw_table_specs(),
     name="shop",
-    dagster_dlt_translator=RawTranslator(),
+    can_subset=True,
     partitions_def=business_date_partitions,
     backfill_policy=single_run_backfill,
 )
@@ -83,7 +92,13 @@ def shop_assets(
                 replay_dir=config.replay_dir,
             )
             loaded = 0
-            for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline):
+            results = dlt.run(
+                context=context,
+                dlt_source=source,
+                dlt_pipeline=pipeline,
+                dagster_dlt_translator=RawTranslator(),
+            )
+            for result in results:
                 metadata = dict(result.metadata or {})
                 rows = int(metadata["rows_loaded"].value) if metadata.get("rows_loaded") else 0
                 rows_by_key[result.asset_key] += rows

@@ -17,8 +17,6 @@ from collections.abc import Iterator
 import dagster as dg
 from pyiceberg.exceptions import CommitFailedException
 
-from lakehouse.commits import CommitRetriesExhausted
-
 RAW_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -50,7 +48,7 @@ def is_transient(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, CommitFailedException | CommitRetriesExhausted | TimeoutError):
+        if isinstance(current, CommitFailedException | TimeoutError):
             return True
         if isinstance(current, ConnectionError):
             return True

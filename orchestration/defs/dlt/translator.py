@@ -20,4 +20,8 @@ class RawTranslator(DagsterDltTranslator):
             key=dg.AssetKey([Layer.RAW.value, data.resource.table_name]),
             deps=[],
             group_name=Layer.RAW.value,
+        ).merge_attributes(
+            # The raw tables are Iceberg tables, whichever pipeline (or none, at load) is given.
+            kinds={"iceberg"},
+            metadata={"dagster/storage_kind": "iceberg"},
         )

@@ -1,13 +1,16 @@
-"""Health of the raw tables as asset checks: row count, freshness and quarantined rows.
+"""Health of the raw tables as asset checks: row count, freshness and, for landed tables,
+quarantined rows.
 
-The figures come from the Iceberg catalog (snapshot summaries, no scan of the data) and the
-``raw.quarantine`` table of the landing source, and are attached as metadata so the UI plots them
-over time. An empty table fails; a table not loaded for longer than ``STALE_AFTER_HOURS`` or with
-quarantined rows warns.
+The figures come from the Iceberg catalog (snapshot summaries, no scan of the data) and, for the
+tables the landing source writes, from one scan of ``raw.quarantine`` per check run (the shop
+source never quarantines, so its tables are not counted there). They are attached as metadata so
+the UI plots them over time. An empty table fails; a table not loaded for longer than
+``STALE_AFTER_HOURS`` or with quarantined rows warns.
 """
 
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 import pyarrow.compute as pc
@@ -24,19 +27,21 @@ CHECK_NAME = "raw_table_health"
 STALE_AFTER_HOURS = 36.0  # the daily schedule loads every 24 h; a missed run shows the next day
 
 
-def quarantined_rows(catalog: Catalog, table: str) -> int:
-    """Rows of raw ``table`` in ``raw.quarantine`` (0 when nothing was ever quarantined)."""
+def quarantined_by_table(catalog: Catalog) -> Counter[str]:
+    """Rows in ``raw.quarantine`` per landed raw table (``<source>_<table>``), in one scan."""
     try:
         quarantine = catalog.load_table(table_identifier(Layer.RAW, QUARANTINE_TABLE))
     except NoSuchTableError:
-        return 0
+        return Counter()
     rows = quarantine.scan(selected_fields=("source", "table_name")).to_arrow()
-    # Landed tables are named raw.<source>_<table>.
     names = pc.binary_join_element_wise(rows["source"], rows["table_name"], "_")
-    return int(pc.sum(pc.equal(names, table)).as_py() or 0)
+    return Counter({c["values"].as_py(): c["counts"].as_py() for c in pc.value_counts(names)})
 
 
-def table_health(catalog: Catalog, table: str, now: float | None = None) -> dg.AssetCheckResult:
+def table_health(
+    catalog: Catalog, table: str, now: float | None = None, quarantined: int | None = None
+) -> dg.AssetCheckResult:
+    """The check result of raw ``table``; ``quarantined`` is given for landed tables only."""
     key = dg.AssetKey([Layer.RAW.value, table])
     try:
         snapshot = catalog.load_table(table_identifier(Layer.RAW, table)).current_snapshot()
@@ -52,7 +57,6 @@ def table_health(catalog: Catalog, table: str, now: float | None = None) -> dg.A
         )
     rows = int(snapshot.summary["total-records"]) if snapshot.summary else 0
     hours = ((now or time.time()) * 1000 - snapshot.timestamp_ms) / 3_600_000
-    quarantined = quarantined_rows(catalog, table)
     problems = []
     if rows == 0:
         problems.append("the table is empty")
@@ -65,10 +69,11 @@ def table_health(catalog: Catalog, table: str, now: float | None = None) -> dg.A
         check_name=CHECK_NAME,
         passed=rows > 0 and hours <= STALE_AFTER_HOURS and not quarantined,
         severity=dg.AssetCheckSeverity.ERROR if rows == 0 else dg.AssetCheckSeverity.WARN,
-        description="; ".join(problems) or "rows present, fresh, nothing quarantined",
+        description="; ".join(problems)
+        or ("rows present, fresh" + (", nothing quarantined" if quarantined == 0 else "")),
         metadata={
             "row_count": rows,
-            "quarantined_rows": quarantined,
+            **({} if quarantined is None else {"quarantined_rows": quarantined}),
             "hours_since_last_load": round(hours, 2),
             "last_loaded_at": dg.MetadataValue.timestamp(snapshot.timestamp_ms / 1000),
             "iceberg_snapshot_id": str(snapshot.snapshot_id),
@@ -76,20 +81,28 @@ def table_health(catalog: Catalog, table: str, now: float | None = None) -> dg.A
     )
 
 
-@dg.multi_asset_check(
-    specs=[
+def build_raw_table_checks(landed: Sequence[str]) -> dg.AssetChecksDefinition:
+    """The health check of every shop table and of every ``landed`` table (``landed_tables``)."""
+    landed_set = set(landed)
+    specs = [
         dg.AssetCheckSpec(
             CHECK_NAME,
             asset=dg.AssetKey([Layer.RAW.value, table]),
-            description="Rows present, loaded within the last day and a half, nothing quarantined.",
+            description="Rows present and loaded within the last day and a half"
+            + (", nothing quarantined." if table in landed_set else "."),
         )
-        for table in TABLES
-    ],
-    can_subset=True,
-)
-def raw_table_checks(
-    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
-) -> Iterator[dg.AssetCheckResult]:
-    catalog = get_catalog(lakehouse.settings())
-    for check_key in context.selected_asset_check_keys:
-        yield table_health(catalog, check_key.asset_key.path[-1])
+        for table in (*TABLES, *landed)
+    ]
+
+    @dg.multi_asset_check(specs=specs, can_subset=True, name="raw_table_checks")
+    def raw_table_checks(
+        context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        catalog = get_catalog(lakehouse.settings())
+        tables = [key.asset_key.path[-1] for key in context.selected_asset_check_keys]
+        counts = quarantined_by_table(catalog) if landed_set.intersection(tables) else Counter()
+        for table in tables:
+            quarantined = counts[table] if table in landed_set else None
+            yield table_health(catalog, table, quarantined=quarantined)
+
+    return raw_table_checks

@@ -30,7 +30,7 @@ def next_steps(failed_steps: list[str], error: str) -> str:
             "(`make run_<layer> PARTITION=<date>` reproduces it locally), fix the model or the "
             "data, then re-execute from failure; raw is untouched."
         )
-    if "CommitRetriesExhausted" in error or "CommitFailedException" in error:
+    if "CommitFailedException" in error:
         advice.append(
             "concurrent writers kept colliding on one table: re-run when the other finishes."
         )

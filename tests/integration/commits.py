@@ -1,4 +1,6 @@
-"""Optimistic Iceberg commits with retry: the catalog accepts one of two racing commits.
+"""Optimistic Iceberg commits with retry, for the concurrency tests (production writes through
+dlt, and pyiceberg's own commit retries; a lost race there raises ``CommitFailedException``, which
+the raw step's retry policy treats as transient).
 
 Iceberg commits are compare-and-swap on the table's metadata pointer: when two writers start
 from the same snapshot, the catalog accepts the first and rejects the second with

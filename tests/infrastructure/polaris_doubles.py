@@ -19,7 +19,7 @@
   properties the schema does not declare (the specs allow unknown properties, so a misspelt
   field such as ``stsUnavaliable`` would otherwise pass silently).
 
-The fixtures are imported by the test modules that use them (no conftest.py needed).
+Imported by the test modules that use it; not a conftest (its fixtures are imported explicitly).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Informal generation benchmark: rows/s per table and peak RSS for one business date.
 
-    python -m ingestion.shop.bench --scale-factor 100 --date 2024-01-11
+    python -m bench.generation --scale-factor 100 --date 2024-01-11
 
 Generation only (no dlt, no destination); prints, asserts nothing.
 """

@@ -1,0 +1,184 @@
+"""The desired state of the catalog: principals, roles and grants per workload, and storage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lakehouse.layers import LAYERS, Layer
+from lakehouse.settings import CATALOG_NAME
+
+MANAGED_BY = "lakehouse-polaris-bootstrap"  # label and property of what the bootstrap made
+# --- privileges (NamespacePrivilege / CatalogPrivilege enums of the management spec) -----------
+# A namespace grant also covers the tables and views inside the namespace.
+WRITER_PRIVILEGES: tuple[str, ...] = (
+    "NAMESPACE_FULL_METADATA",  # list/create/drop nested namespaces, read/write properties
+    "TABLE_FULL_METADATA",  # create, drop, rename, list tables and evolve their metadata
+    "VIEW_FULL_METADATA",  # dbt materializes bronze as views on Trino
+    "TABLE_READ_DATA",
+    "TABLE_WRITE_DATA",
+)
+READER_PRIVILEGES: tuple[str, ...] = (
+    "NAMESPACE_LIST",
+    "NAMESPACE_READ_PROPERTIES",
+    "TABLE_LIST",
+    "TABLE_READ_PROPERTIES",
+    "TABLE_READ_DATA",
+    "VIEW_LIST",
+    "VIEW_READ_PROPERTIES",
+)
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    """One privilege on the catalog (``namespace=()``) or on one namespace."""
+
+    privilege: str
+    namespace: tuple[str, ...] = ()
+
+    def body(self) -> dict[str, Any]:
+        """The ``GrantResource`` (CatalogGrant / NamespaceGrant) of the management API."""
+        if not self.namespace:
+            return {"type": "catalog", "privilege": self.privilege}
+        return {"type": "namespace", "namespace": list(self.namespace), "privilege": self.privilege}
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> GrantSpec | None:
+        """Parse a listed grant; table/view/policy grants are not managed here (``None``)."""
+        kind = body.get("type")
+        if kind == "catalog":
+            return cls(privilege=str(body.get("privilege")))
+        if kind == "namespace":
+            return cls(
+                privilege=str(body.get("privilege")), namespace=tuple(body.get("namespace", ()))
+            )
+        return None
+
+    def __str__(self) -> str:
+        where = ".".join(self.namespace) if self.namespace else "<catalog>"
+        return f"{self.privilege} on {where}"
+
+
+@dataclass(frozen=True)
+class CatalogRoleSpec:
+    name: str
+    description: str
+    grants: tuple[GrantSpec, ...]
+
+
+@dataclass(frozen=True)
+class PrincipalSpec:
+    """A workload identity; its principal role has the same name."""
+
+    name: str
+    description: str
+    catalog_roles: tuple[str, ...]
+
+    @property
+    def principal_role(self) -> str:
+        return self.name
+
+    @property
+    def secret_name(self) -> str:
+        # Kubernetes object names are DNS-1123 subdomains: no underscores.
+        return f"polaris-{self.name.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    catalog: str
+    namespaces: tuple[str, ...]
+    catalog_roles: tuple[CatalogRoleSpec, ...]
+    principals: tuple[PrincipalSpec, ...]
+
+
+def _writer(layer: Layer) -> CatalogRoleSpec:
+    return CatalogRoleSpec(
+        name=f"{layer.value}_writer",
+        description=f"create, change, drop and write tables/views in namespace {layer.value}",
+        grants=tuple(GrantSpec(p, (layer.value,)) for p in WRITER_PRIVILEGES),
+    )
+
+
+def _reader(layer: Layer) -> CatalogRoleSpec:
+    return CatalogRoleSpec(
+        name=f"{layer.value}_reader",
+        description=f"list and read tables/views in namespace {layer.value}",
+        grants=tuple(GrantSpec(p, (layer.value,)) for p in READER_PRIVILEGES),
+    )
+
+
+def default_plan(catalog: str = CATALOG_NAME) -> Plan:
+    """The catalog, namespaces, roles and grants of the lakehouse (least privilege per workload)."""
+    browser = CatalogRoleSpec(
+        name="catalog_browser",
+        description="list the top-level namespaces (Trino SHOW SCHEMAS, dbt, dlt)",
+        grants=(GrantSpec("NAMESPACE_LIST"),),
+    )
+    creator = CatalogRoleSpec(
+        name="namespace_creator",
+        description="create top-level namespaces (dbt creates its schemas if missing)",
+        grants=(GrantSpec("NAMESPACE_CREATE"),),
+    )
+    roles = (
+        browser,
+        creator,
+        *(_writer(layer) for layer in LAYERS),
+        *(_reader(layer) for layer in LAYERS),
+    )
+    transformed = [layer for layer in LAYERS if layer is not Layer.RAW]
+    principals = (
+        PrincipalSpec(
+            name="ingestion_writer",
+            description="dlt ingestion: lands source data in raw",
+            catalog_roles=("catalog_browser", "raw_writer"),
+        ),
+        PrincipalSpec(
+            name="dbt_transformer",
+            description="dbt (through Trino): reads raw, builds bronze/silver/gold",
+            catalog_roles=(
+                "catalog_browser",
+                "namespace_creator",
+                "raw_reader",
+                *(f"{layer.value}_writer" for layer in transformed),
+            ),
+        ),
+        PrincipalSpec(
+            name="trino_reader",
+            description="read-only queries over every layer",
+            catalog_roles=("catalog_browser", *(f"{layer.value}_reader" for layer in LAYERS)),
+        ),
+    )
+    return Plan(
+        catalog=catalog,
+        namespaces=tuple(layer.value for layer in LAYERS),
+        catalog_roles=roles,
+        principals=principals,
+    )
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Where the catalog keeps its tables and how Polaris and clients reach the S3 store."""
+
+    base_location: str
+    endpoint: str  # told to clients
+    endpoint_internal: str  # used by the Polaris server
+    region: str
+    path_style_access: bool = True
+
+    def storage_config_info(self) -> dict[str, Any]:
+        """``AwsStorageConfigInfo`` for an S3-compatible store without STS (no vending)."""
+        return {
+            "storageType": "S3",
+            "allowedLocations": [self.base_location],
+            "endpoint": self.endpoint,
+            "endpointInternal": self.endpoint_internal,
+            "pathStyleAccess": self.path_style_access,
+            "region": self.region,
+            "stsUnavailable": True,
+        }
+
+    def catalog_properties(self) -> dict[str, str]:
+        return {"default-base-location": self.base_location}
