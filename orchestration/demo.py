@@ -47,9 +47,16 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
                 f"Run {result.run_id} for {day} failed in {failed}. Open `make dev` and look at "
                 "the run's logs, fix the cause, then run `make demo` again (nothing is loaded twice)."
             )
-        checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-        passed = sum(1 for e in checks if e.event_specific_data.passed)
+        checks = result.get_asset_check_evaluations()
+        warnings = [
+            f"{c.asset_key.to_user_string()} {c.check_name}"
+            for c in checks
+            if not c.passed and c.severity is dg.AssetCheckSeverity.WARN
+        ]
+        passed = sum(1 for c in checks if c.passed)
         outcome = f"{passed}/{len(checks)} checks passed"
+        if warnings:
+            outcome += f", {len(warnings)} warning(s): {', '.join(warnings)}"
         if dbt_skipped(result):
             outcome += "; dbt skipped: this date was built on the same raw data and models"
         print(f"      done in {time.monotonic() - started:.1f}s; {outcome}", flush=True)

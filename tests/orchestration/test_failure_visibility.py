@@ -127,6 +127,11 @@ def test_checks_report_row_counts_and_freshness(loaded: Settings) -> None:
     assert "last loaded 48 h ago" in later.description
     missing = table_health(catalog, "refunds")
     assert not missing.passed and missing.metadata["row_count"].value == 0
+    assert missing.severity is dg.AssetCheckSeverity.ERROR
+    # A landed table nobody sent files for yet only warns: a date with nothing landed is normal.
+    not_landed = table_health(catalog, "partners_stores", quarantined=0)
+    assert not not_landed.passed and not_landed.severity is dg.AssetCheckSeverity.WARN
+    assert not_landed.description.startswith("nothing landed in raw.partners_stores yet")
 
 
 def test_quarantined_rows_of_a_landed_table_show_in_its_check(loaded: Settings) -> None:

@@ -4,8 +4,8 @@ quarantined rows.
 The figures come from the Iceberg catalog (snapshot summaries, no scan of the data) and, for the
 tables the landing source writes, from one scan of ``raw.quarantine`` per check run (the shop
 source never quarantines, so its tables are not counted there). They are attached as metadata so
-the UI plots them over time. An empty table fails; a table not loaded for longer than
-``STALE_AFTER_HOURS`` or with quarantined rows warns.
+the UI plots them over time. An empty shop table fails; a table not loaded for longer than
+``STALE_AFTER_HOURS``, with quarantined rows, or a landed table nothing was landed in yet warns.
 """
 
 import time
@@ -47,12 +47,21 @@ def table_health(
         snapshot = catalog.load_table(table_identifier(Layer.RAW, table)).current_snapshot()
     except NoSuchTableError:
         snapshot = None
+    landed = quarantined is not None
     if snapshot is None:
+        # A landed table exists once its sender delivered a file: until then a warning, since a
+        # date with nothing landed is a normal no-op, not a failed load.
         return dg.AssetCheckResult(
             asset_key=key,
             check_name=CHECK_NAME,
             passed=False,
-            description=f"raw.{table} has no data: materialize raw/{table} for a business date.",
+            severity=dg.AssetCheckSeverity.WARN if landed else dg.AssetCheckSeverity.ERROR,
+            description=(
+                f"nothing landed in raw.{table} yet: files for it go under the landing folder "
+                "(ingestion/landing/README.md)"
+                if landed
+                else f"raw.{table} has no data: materialize raw/{table} for a business date."
+            ),
             metadata={"row_count": 0},
         )
     rows = int(snapshot.summary["total-records"]) if snapshot.summary else 0
