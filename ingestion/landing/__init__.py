@@ -137,14 +137,10 @@ def _landed_rows(
 def _read(
     landed: LandedFile, contracts: dict[str, TableContract], options: dict[str, Any] | None
 ) -> Iterator[Batch]:
-    contract = contracts.get(landed.table)
-    if contract is None or landed.problem:  # with_table says why a file has no single table
-        reason = landed.problem or (
-            f"unknown table '{landed.table}' (from the file name); declared tables: "
-            f"{', '.join(sorted(contracts))}. Rename the file or declare the table"
-        )
-        yield Batch(rejections=[Rejection(landed.url, None, reason)])
+    if landed.problem:  # matches no single table (naming.with_table), or cannot be read
+        yield Batch(rejections=[Rejection(landed.url, None, landed.problem)])
         return
+    contract = contracts[landed.table]  # with_table set a problem for any other name
     line = None
     try:
         for batch in read_file(landed, contract, options):
