@@ -6,18 +6,30 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+# dagster-dbt puts the DbtProject object itself in every asset's metadata; the UI can only show it
+# as "(unserializable)". Without it dbt runs in the resource's project_dir, the same folder.
+PROJECT_METADATA_KEY = "dagster_dbt/project"
 
 
 class LayerTranslator(DagsterDbtTranslator):
     """Models are keyed by the schema they build into (bronze/silver/gold), read from the manifest.
 
     Sources keep dagster-dbt's default key ``[source_name, table]`` = ``raw/<table>``, exactly the
-    key of the dlt asset that loads the table, so the graph is one piece.
+    key of the dlt asset that loads the table, so the graph is one piece. Owners come from the
+    models' ``meta.dagster.owners`` (set per layer in ``dbt_project.yml``), dagster-dbt's default.
     """
 
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        metadata = {k: v for k, v in spec.metadata.items() if k != PROJECT_METADATA_KEY}
+        return spec.replace_attributes(metadata=metadata)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in {"model", "snapshot", "seed"}:

@@ -7,21 +7,31 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from lakehouse.layers import Layer
+from orchestration.defs.dbt.project import dbt_project_manifest
+from orchestration.defs.metadata import raw_source_docs, raw_table_attributes
 
 
 class RawTranslator(DagsterDltTranslator):
     """dagster-dlt's default key is ``dlt_<source>_<resource>`` with a phantom upstream asset;
     keying tables by the namespace they land in makes the dbt sources on ``raw`` their
-    downstreams, so ingestion and transformation form one graph."""
+    downstreams, so ingestion and transformation form one graph.
+
+    dagster-dlt also names the table without its namespace and adds the destination
+    (``filesystem``) as a kind; the raw tables are Iceberg tables ``raw.<table>``, described and
+    owned as the dbt source ``raw`` says.
+    """
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         spec = super().get_asset_spec(data)
+        table = data.resource.table_name
+        docs = raw_source_docs(dbt_project_manifest()).get(table, {})
+        attributes = raw_table_attributes(table)
         return spec.replace_attributes(
-            key=dg.AssetKey([Layer.RAW.value, data.resource.table_name]),
+            key=dg.AssetKey([Layer.RAW.value, table]),
             deps=[],
             group_name=Layer.RAW.value,
-        ).merge_attributes(
-            # The raw tables are Iceberg tables, whichever pipeline (or none, at load) is given.
-            kinds={"iceberg"},
-            metadata={"dagster/storage_kind": "iceberg"},
+            kinds=attributes["kinds"],
+            description=docs.get("description") or spec.description,
+            owners=docs.get("owners") or spec.owners,
+            metadata={**spec.metadata, **attributes["metadata"]},
         )

@@ -27,7 +27,7 @@ from lakehouse.catalog import get_catalog, table_identifier
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
 from orchestration.defs.dlt.retries import retry_transient_errors
-from orchestration.defs.metadata import raw_table_metadata
+from orchestration.defs.metadata import raw_table_attributes, raw_table_metadata
 from orchestration.partitions import (
     business_date_partitions,
     business_dates,
@@ -69,11 +69,12 @@ def landed_tables(sources: Mapping[str, SourceContract]) -> list[str]:
 
 
 def _spec(table: str, description: str, metadata: dict[str, Any] | None = None) -> dg.AssetSpec:
+    attributes = raw_table_attributes(table)
     return dg.AssetSpec(
         key=dg.AssetKey([Layer.RAW.value, table]),
         description=description,
-        kinds={"dlt", "iceberg"},
-        metadata=metadata,
+        kinds=attributes["kinds"],
+        metadata={**attributes["metadata"], **(metadata or {})},
     )
 
 
