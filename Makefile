@@ -25,6 +25,8 @@ ifdef LANDING_CONTRACTS_DIR  # landing contract files (default ingestion/landing
 export LANDING_CONTRACTS_DIR
 endif
 export DO_NOT_TRACK := 1
+# dbt-core asks for sqlglot[rs], which warns on every import; harmless (pyproject.toml pins sqlglot).
+export PYTHONWARNINGS := ignore:sqlglot[rs] is deprecated:UserWarning
 
 DBT := cd transformations && $(RUN) dbt
 DAYS ?= 3
@@ -61,17 +63,23 @@ demo: manifest ## Materialize the whole graph on the embedded default for $(DAYS
 
 .PHONY: dev
 dev: manifest ## Open the code location in the Dagster UI (http://localhost:3000)
-	$(RUN) dagster dev -m orchestration.definitions
+	$(RUN) dagster dev
 
 .PHONY: validate
 validate: manifest ## dagster definitions validate
-	$(RUN) dagster definitions validate -m orchestration.definitions
+	$(RUN) dagster definitions validate
 
+# Runs from the command line are launched like the UI's (orchestration/launch.py): same code
+# location, shown on the job pages and the timeline, recorded by the failure sensor.
 .PHONY: run_raw run_bronze run_silver run_gold
 run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer for PARTITION (default: the first day)
-	@$(RUN) python -m orchestration.partitions "$(or $(PARTITION),2024-01-01)"
-	$(RUN) dagster job execute -m orchestration.definitions -j $*_job \
-		--tags '{"dagster/partition": "$(or $(PARTITION),2024-01-01)"}'
+	@$(RUN) python -m orchestration.launch --job $*_job --start "$(or $(PARTITION),2024-01-01)"
+
+.PHONY: backfill
+backfill: manifest ## One run of JOB (default lakehouse_job) over START..END (make backfill START=2024-01-01 END=2024-01-07)
+	@$(if $(START),,$(error give the first date: make backfill START=2024-01-01 END=2024-01-07))
+	@$(RUN) python -m orchestration.launch --job "$(or $(JOB),lakehouse_job)" \
+		--start "$(START)" --end "$(or $(END),$(START))"
 
 .PHONY: land
 land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=partners DATE=2024-01-01)

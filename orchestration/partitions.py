@@ -50,10 +50,3 @@ def business_dates(context: dg.AssetExecutionContext) -> list[date]:
     window = context.partition_time_window
     first, end = window.start.date(), window.end.date()
     return [first + timedelta(days=n) for n in range((end - first).days)]
-
-
-if __name__ == "__main__":  # `python -m orchestration.partitions KEY...`: the make targets' guard
-    import sys
-
-    if message := outside_partitions(sys.argv[1:]):
-        sys.exit(message)

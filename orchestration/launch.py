@@ -1,0 +1,181 @@
+"""``make run_<layer>`` and ``make backfill``: launch a run the way the UI does, and wait for it.
+
+``dagster job execute`` and ``execute_in_process`` make runs with no code-location origin: they
+show under Runs but not on the job's page or the Overview timeline, and the run-failure sensor
+(which matches runs to its code location) skips them. ``dagster job launch`` creates the run from
+the workspace, with the same origin as a launch from the UI (the code location ``lakehouse`` of
+``pyproject.toml``, which ``make dev`` serves too), and hands it to the instance's run queue.
+
+The queue is served by the Dagster daemon. When ``make dev`` runs, its daemon starts the run; when
+none is alive, this command starts one for the time of the run (its log goes to
+``<data>/logs/daemon.log``), so a failed run is also recorded by the failure sensor before it
+exits. One run covers the whole date range: the assets' backfill policy is a single run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from lakehouse.paths import REPO_ROOT
+from lakehouse.settings import Settings
+from orchestration.defs.monitoring.sensors import FAILURE_TAG
+from orchestration.partitions import outside_partitions
+
+BIN = Path(sys.executable).parent
+# A daemon whose last heartbeat is older than this is not serving the queue. The daemon beats
+# every 30 s; dagster's own default tolerance (300 s) would mistake a stopped one for alive.
+HEARTBEAT_TOLERANCE_SECONDS = "75"
+# The failure sensor ticks every 30 s: how long a failed run waits for its record.
+FAILURE_RECORD_WAIT_SECONDS = 120
+POLL_SECONDS = 2
+
+
+def partition_tags(start: date, end: date) -> dict[str, str]:
+    """The tags of a run over one business date, or over a range as one run (as the UI sets)."""
+    if start == end:
+        return {"dagster/partition": start.isoformat()}
+    return {
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+    }
+
+
+def dagster_cli(*args: str, log: Path) -> subprocess.CompletedProcess[str]:
+    """A Dagster CLI command from the repository root (where pyproject.toml names the location)."""
+    with log.open("a") as out:
+        return subprocess.run(
+            [str(BIN / args[0]), *args[1:]],
+            cwd=REPO_ROOT,
+            env={**os.environ, "DAGSTER_DAEMON_HEARTBEAT_TOLERANCE": HEARTBEAT_TOLERANCE_SECONDS},
+            stdout=subprocess.PIPE,
+            stderr=out,
+            text=True,
+            check=False,
+        )
+
+
+def daemon_alive(log: Path) -> bool:
+    return dagster_cli("dagster-daemon", "liveness-check", log=log).returncode == 0
+
+
+@contextmanager
+def queue_served(log: Path):
+    """Make sure a daemon serves the run queue: ``make dev``'s, or one started here until exit."""
+    if daemon_alive(log):
+        yield "the running Dagster daemon (make dev)"
+        return
+    with log.open("a") as out:
+        daemon = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run"],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # its own process group: stopped as one below
+        )
+    try:
+        yield f"a Dagster daemon started for this run (log: {log})"
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        # Its last heartbeat would otherwise read as a live daemon to the next launch.
+        dagster_cli("dagster-daemon", "wipe", log=log)
+
+
+def wait_for(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
+    """Poll the run until it finishes, printing each status it passes through."""
+    seen = None
+    started = time.monotonic()
+    while True:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            raise RuntimeError(f"run {run_id} is not in the instance {instance.root_directory}")
+        if run.status != seen:
+            seen = run.status
+            print(f"  {time.monotonic() - started:6.0f}s  {seen.value.lower()}", flush=True)
+        if run.is_finished:
+            return run
+        time.sleep(POLL_SECONDS)
+
+
+def failure_record(instance: dg.DagsterInstance, run_id: str) -> dict | None:
+    """The failure sensor's record of the run, once its next tick has seen the failure."""
+    deadline = time.monotonic() + FAILURE_RECORD_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run and FAILURE_TAG in run.tags:
+            return json.loads(run.tags[FAILURE_TAG])
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+def launch(job: str, start: date, end: date) -> int:
+    """Launch ``job`` for the dates ``start``..``end`` as one run, wait for it, return an exit code."""
+    if problem := outside_partitions([start.isoformat(), end.isoformat()]):
+        print(problem, file=sys.stderr)
+        return 2
+    if end < start:
+        print(f"the range ends ({end}) before it starts ({start})", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    log = settings.data_dir / "logs" / "daemon.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    run_id = str(uuid.uuid4())
+    dates = f"{start}" if start == end else f"{start}..{end}"
+    with dg.DagsterInstance.get() as instance, queue_served(log) as server:
+        launched = dagster_cli(
+            "dagster",
+            "job",
+            "launch",
+            "-j",
+            job,
+            "--run-id",
+            run_id,
+            "--tags",
+            json.dumps(partition_tags(start, end)),
+            log=log,
+        )
+        if launched.returncode != 0:
+            print(f"could not launch {job}: see {log}", file=sys.stderr)
+            return 1
+        print(f"{job} for {dates}: run {run_id}, started by {server}", flush=True)
+        run = wait_for(instance, run_id)
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run_id[:8]}")
+            return 0
+        record = failure_record(instance, run_id)
+    print(f"{job} for {dates} ended {run.status.value.lower()}: run {run_id}", file=sys.stderr)
+    if record:
+        print(f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}")
+        print(f"next: {record['next_steps']}")
+    else:
+        print("the failure sensor did not record it in time: read the run's logs in the UI")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--job", required=True, help="e.g. lakehouse_job, gold_job")
+    parser.add_argument("--start", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--end", type=date.fromisoformat, help="YYYY-MM-DD (default: --start)")
+    args = parser.parse_args(argv)
+    sys.exit(launch(args.job, args.start, args.end or args.start))
+
+
+if __name__ == "__main__":
+    main()
