@@ -33,7 +33,8 @@ DAYS ?= 3
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_][a-zA-Z_ -]*:.*## ' $(MAKEFILE_LIST) \
+		| awk -F':.*## ' '{gsub(/ /, " / ", $$1); if (length($$1) > 16) printf "  %s\n  %-16s %s\n", $$1, "", $$2; else printf "  %-16s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "==> uv not found: installing it into .tools/ (once)"
@@ -58,12 +59,19 @@ manifest: setup ## Parse the dbt project (manifest the code location loads)
 	@$(DBT) parse --quiet --target $(DBT_TARGET) --target-path target/$(DBT_TARGET)
 
 .PHONY: demo
-demo: manifest ## Materialize the whole graph on the embedded default for $(DAYS) business dates
+demo: manifest ## Materialize the whole graph for DAYS business dates from 2024-01-01 (default 3; VERBOSE=1 logs all)
 	$(RUN) python -m orchestration.demo --days $(DAYS)
 
+DAGSTER_PORT ?= 3000
 .PHONY: dev
-dev: manifest ## Open the code location in the Dagster UI (http://localhost:3000)
-	$(RUN) dagster dev
+dev: manifest ## The Dagster UI and daemon on http://localhost:3000 (DAGSTER_PORT=3001 for another port)
+	@# dagster dev would silently take a random port when this one is busy (often: a make dev
+	@# already running, whose daemon a second one would fight over the same instance).
+	@if (exec 3<>/dev/tcp/127.0.0.1/$(DAGSTER_PORT)) 2>/dev/null; then \
+		echo "port $(DAGSTER_PORT) is taken (another make dev?): stop it, or make dev DAGSTER_PORT=3001" >&2; \
+		exit 1; fi
+	@echo "==> Dagster UI on http://localhost:$(DAGSTER_PORT) (Ctrl-C stops it)"
+	$(RUN) dagster dev -p $(DAGSTER_PORT)
 
 .PHONY: validate
 validate: manifest ## dagster definitions validate
