@@ -50,7 +50,7 @@ setup: $(UV) .env ## Install the locked environment (.venv) and the local settin
 	@echo "==> installing the locked environment with uv"
 	@# Bytecode at install time: every run starts a fresh interpreter (and dbt one more), and
 	@# without .pyc files (or with PYTHONDONTWRITEBYTECODE set) each one recompiles its imports.
-	$(UV) sync --frozen --compile-bytecode
+	@$(UV) sync --frozen --compile-bytecode --quiet
 	@mkdir -p "$(DAGSTER_HOME)" && cp -n orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml" 2>/dev/null || true
 
 .PHONY: manifest
@@ -60,7 +60,7 @@ manifest: setup ## Parse the dbt project (manifest the code location loads)
 
 .PHONY: demo
 demo: manifest ## Materialize the whole graph for DAYS business dates from 2024-01-01 (default 3; VERBOSE=1 logs all)
-	$(RUN) python -m orchestration.demo --days $(DAYS)
+	@$(RUN) python -m orchestration.demo --days $(DAYS) $(if $(VERBOSE),--verbose)
 
 DAGSTER_PORT ?= 3000
 .PHONY: dev
@@ -111,10 +111,11 @@ format: setup ## ruff format and autofix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+DOCS_PORT ?= 8090
 .PHONY: docs
-docs: manifest ## dbt docs generate + serve for the local profile (http://localhost:8090)
+docs: manifest ## dbt docs generate + serve for the local profile (http://localhost:8090; DOCS_PORT=...)
 	$(DBT) docs generate --target local --target-path target/local
-	$(DBT) docs serve --target local --target-path target/local --port 8090
+	$(DBT) docs serve --target local --target-path target/local --port $(DOCS_PORT)
 
 .PHONY: bench
 bench: manifest ## Benchmark the pipeline against a bare-DuckDB floor (BENCH_ARGS="--scale-factors 4.8,48")

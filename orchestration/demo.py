@@ -8,9 +8,13 @@ is skipped for a date it already built on the same raw snapshots (else it rebuil
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 
@@ -24,7 +28,35 @@ from orchestration.partitions import outside_partitions
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
+@contextmanager
+def output_to(log: Path | None) -> Iterator[None]:
+    """Send everything written to stdout and stderr to ``log`` (appended), if one is given.
+
+    dlt's progress blocks and dbt's log lines (printed by dagster-dbt, or by dbt's own process)
+    write to the process's file descriptors, so these are redirected, not just ``sys.stdout``.
+    The demo's own lines are printed outside this block.
+    """
+    if log is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log.open("ab") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | None) -> None:
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("lakehouse_job")
@@ -35,17 +67,19 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
             f"[{n + 1}/{days}] business date {day}: dlt -> raw, dbt -> bronze/silver/gold ...",
             flush=True,
         )
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=day.isoformat(),
-            run_config=QUIET_LOGS,
-            raise_on_error=False,
-        )
+        with output_to(log):
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=day.isoformat(),
+                run_config=QUIET_LOGS,
+                raise_on_error=False,
+            )
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             sys.exit(
-                f"Run {result.run_id} for {day} failed in {failed}. Open `make dev` and look at "
-                "the run's logs, fix the cause, then run `make demo` again (nothing is loaded twice)."
+                f"Run {result.run_id} for {day} failed in {failed}. Read {log or 'the output above'}"
+                " or the run's logs in `make dev`, fix the cause, then run `make demo` again "
+                "(nothing is loaded twice)."
             )
         checks = result.get_asset_check_evaluations()
         warnings = [
@@ -105,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
         "--days", type=int, default=3, help="business dates to load, from the start"
     )
     parser.add_argument("--start", type=date.fromisoformat, default=START_DATE)
+    parser.add_argument(
+        "--verbose", action="store_true", help="print dlt's and dbt's logs instead of filing them"
+    )
     args = parser.parse_args(argv)
     last = args.start + timedelta(days=args.days - 1)
     problem = outside_partitions([args.start.isoformat(), last.isoformat()])
@@ -116,10 +153,14 @@ def main(argv: list[str] | None = None) -> None:
             "make demo runs the embedded default: unset LAKEHOUSE_PROFILE or set it to 'local'."
         )
     instance = dg.DagsterInstance.get()
+    log = None if args.verbose else settings.data_dir / "logs" / "demo.log"
     print(
         f"Lakehouse demo: {args.days} business dates from {args.start}, data in {settings.data_dir}"
     )
-    run_days(args.start, args.days, instance)
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        print(f"Full logs: {log} (make demo VERBOSE=1 prints them here)")
+    run_days(args.start, args.days, instance, log)
     report(settings)
 
 

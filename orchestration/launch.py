@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -70,37 +69,48 @@ def daemon_alive(log: Path) -> bool:
     return dagster_cli("dagster-daemon", "liveness-check", log=log).returncode == 0
 
 
-@contextmanager
-def queue_served(log: Path):
-    """Make sure a daemon serves the run queue: ``make dev``'s, or one started here until exit."""
-    if daemon_alive(log):
-        yield "the running Dagster daemon (make dev)"
-        return
-    with log.open("a") as out:
-        daemon = subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run"],
-            cwd=REPO_ROOT,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,  # its own process group: stopped as one below
-        )
-    try:
-        yield f"a Dagster daemon started for this run (log: {log})"
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
+class QueueServer:
+    """Makes sure a daemon serves the run queue: ``make dev``'s, or one started here until stop.
+
+    A daemon stopped less than the heartbeat tolerance ago still reads as alive, so a run that
+    stays queued asks again (``ensure``) and starts one then.
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.daemon: subprocess.Popen | None = None
+
+    def ensure(self) -> str | None:
+        """Start a daemon if none is alive; say which one serves the queue (None: unchanged)."""
+        if self.daemon is not None or daemon_alive(self.log):
+            return None
+        with self.log.open("a") as out:
+            self.daemon = subprocess.Popen(
+                [str(BIN / "dagster-daemon"), "run"],
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,  # its own process group: stopped as one below
+            )
+        return f"started a Dagster daemon for this run (log: {self.log})"
+
+    def stop(self) -> None:
+        if self.daemon is None:
+            return
+        os.killpg(self.daemon.pid, signal.SIGTERM)
         try:
-            daemon.wait(timeout=60)
+            self.daemon.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+            os.killpg(self.daemon.pid, signal.SIGKILL)
+            self.daemon.wait()
         # Its last heartbeat would otherwise read as a live daemon to the next launch.
-        dagster_cli("dagster-daemon", "wipe", log=log)
+        dagster_cli("dagster-daemon", "wipe", log=self.log)
 
 
-def wait_for(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
+def wait_for(instance: dg.DagsterInstance, run_id: str, server: QueueServer) -> dg.DagsterRun:
     """Poll the run until it finishes, printing each status it passes through."""
     seen = None
-    started = time.monotonic()
+    started = last_check = time.monotonic()
     while True:
         run = instance.get_run_by_id(run_id)
         if run is None:
@@ -110,6 +120,10 @@ def wait_for(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
             print(f"  {time.monotonic() - started:6.0f}s  {seen.value.lower()}", flush=True)
         if run.is_finished:
             return run
+        if run.status == dg.DagsterRunStatus.QUEUED and time.monotonic() - last_check > 30:
+            last_check = time.monotonic()
+            if message := server.ensure():
+                print(f"          no daemon served the queue: {message}", flush=True)
         time.sleep(POLL_SECONDS)
 
 
@@ -137,28 +151,33 @@ def launch(job: str, start: date, end: date) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     run_id = str(uuid.uuid4())
     dates = f"{start}" if start == end else f"{start}..{end}"
-    with dg.DagsterInstance.get() as instance, queue_served(log) as server:
-        launched = dagster_cli(
-            "dagster",
-            "job",
-            "launch",
-            "-j",
-            job,
-            "--run-id",
-            run_id,
-            "--tags",
-            json.dumps(partition_tags(start, end)),
-            log=log,
-        )
-        if launched.returncode != 0:
-            print(f"could not launch {job}: see {log}", file=sys.stderr)
-            return 1
-        print(f"{job} for {dates}: run {run_id}, started by {server}", flush=True)
-        run = wait_for(instance, run_id)
-        if run.status == dg.DagsterRunStatus.SUCCESS:
-            print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run_id[:8]}")
-            return 0
-        record = failure_record(instance, run_id)
+    server = QueueServer(log)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            served = server.ensure() or "the running Dagster daemon (make dev) serves it"
+            launched = dagster_cli(
+                "dagster",
+                "job",
+                "launch",
+                "-j",
+                job,
+                "--run-id",
+                run_id,
+                "--tags",
+                json.dumps(partition_tags(start, end)),
+                log=log,
+            )
+            if launched.returncode != 0:
+                print(f"could not launch {job}: see {log}", file=sys.stderr)
+                return 1
+            print(f"{job} for {dates}: run {run_id}; {served}", flush=True)
+            run = wait_for(instance, run_id, server)
+            if run.status == dg.DagsterRunStatus.SUCCESS:
+                print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run_id[:8]}")
+                return 0
+            record = failure_record(instance, run_id)
+    finally:
+        server.stop()
     print(f"{job} for {dates} ended {run.status.value.lower()}: run {run_id}", file=sys.stderr)
     if record:
         print(f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}")

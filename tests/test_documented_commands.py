@@ -1,0 +1,161 @@
+"""Every command README.md and SETUP_GUIDE.md show runs as written on a fresh data folder.
+
+The commands are extracted from the documents (``bash`` blocks, and ``make ...`` code spans in
+the prose), so an edited document is tested as edited. Each one is either run, or excluded here
+with the reason (it needs a cluster or a Docker engine). A few long ones run in a cheap mode that
+still executes them for real (fewer dates, rows or tests; a free port for the servers). A command
+that is neither run nor excluded fails the test: new documentation must say how it is checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lakehouse.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+DOCUMENTS = ("README.md", "SETUP_GUIDE.md")
+
+# Commands that need the Kubernetes cluster or a Docker engine, absent where this suite runs;
+# CI's kind workflow (.github/workflows/kind-e2e.yml) runs the cluster part.
+CLUSTER_ONLY = re.compile(
+    r"^(make (preflight|up|down|status|port-forward|trino|secrets)\b|make down && make up"
+    r"|kubectl |mc |curl |ID=|SECRET=|TOKEN=|docker |kind |helm "
+    r"|uv run python infrastructure/scripts/e2e_check\.py|pytest -m containers)"
+)
+
+# Long commands and their cheap mode: the same target, really executed, on less work.
+SMALL_BENCH = (
+    'make bench BENCH_ARGS="--scale-factors 0.05 --days 1 --series-days 1 '
+    '--series-scale-factor 0.05"'
+)
+CHEAP = {
+    "make demo": "make demo DAYS=1",
+    "make demo VERBOSE=1": "make demo DAYS=1 VERBOSE=1",
+    "make test": "make test PYTEST_ARGS=tests/orchestration/test_asset_metadata.py",
+    "make bench": SMALL_BENCH,
+    'make bench BENCH_ARGS="--scale-factors 4.8 --days 3 --series-days 5"': SMALL_BENCH,
+    "make bench_landing": 'make bench_landing BENCH_LANDING_ARGS="--rows 1000"',
+}
+# Servers: started on a free port (the documented one may be taken), checked to answer, stopped.
+SERVERS = {"make dev": ("DAGSTER_PORT", "/server_info"), "make docs": ("DOCS_PORT", "/")}
+
+
+def documented_commands() -> list[str]:
+    """Commands in order of appearance: bash-block lines (continuations joined, comments
+    dropped) and ``make ...`` spans of the prose, each once."""
+    commands: list[str] = []
+    for name in DOCUMENTS:
+        text = (REPO_ROOT / name).read_text()
+        for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                command = re.sub(r"\s+#\s.*$", "", line).strip()
+                if command:
+                    commands.append(" ".join(command.split()))
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        commands += re.findall(r"`(make [a-z_-]+(?: [A-Z_]+=[^`\s]+)*)`", prose)
+    return list(dict.fromkeys(commands))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def shell(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, shell=True, cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def serves(command: str, variable: str, path: str, log: Path) -> None:
+    """Start a server command on a free port, wait until it answers ``path``, stop it."""
+    port = free_port()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            f"{command} {variable}={port}",
+            shell=True,
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        for _ in range(300):
+            assert server.poll() is None, f"{command} exited: {log.read_text()[-3000:]}"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(1)
+        pytest.fail(f"{command} did not answer on port {port}: {log.read_text()[-3000:]}")
+    finally:
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def test_the_extraction_finds_the_documented_commands():
+    commands = documented_commands()
+    for expected in (
+        "make setup",
+        "make demo",
+        "make run_gold PARTITION=2024-01-02",
+        "make backfill START=2024-01-02 END=2024-01-03",
+        "make land SOURCE=partners DATE=2024-01-01",
+        "kubectl -n lakehouse get secrets",
+    ):
+        assert expected in commands
+    local = [c for c in commands if not CLUSTER_ONLY.match(c)]
+    assert not [c for c in local if c.startswith(("uv ", "dagster "))], "use make targets"
+
+
+def test_make_help_lists_every_target():
+    makefiles = [REPO_ROOT / "Makefile", REPO_ROOT / "infrastructure" / "platform.mk"]
+    targets = {
+        target
+        for path in makefiles
+        for line in path.read_text().splitlines()
+        if line.startswith(".PHONY:")
+        for target in line.split(":", 1)[1].split()
+    }
+    assert {"run_gold", "backfill", "demo", "test-infra"} <= targets
+    shown = shell("make --no-print-directory help").stdout
+    assert "$(" not in shown
+    missing = {t for t in targets if not re.search(rf"^  (.* / )?{re.escape(t)}( |$)", shown, re.M)}
+    assert not missing, f"make help omits {missing}"
+
+
+def test_every_documented_command_runs_as_written(lakehouse_env, tmp_path, monkeypatch):
+    """In a fresh data folder (the fixture's), in the documents' order; ``make clean`` last."""
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    commands = [c for c in documented_commands() if not CLUSTER_ONLY.match(c)]
+    assert "make setup" in commands
+    commands.sort(key=lambda c: c == "make clean")  # it removes what the others need
+    for command in commands:
+        target = " ".join(command.split()[:2])
+        if target in SERVERS:  # e.g. `make dev DAGSTER_PORT=3001`: the port is the free one
+            variable, path = SERVERS[target]
+            serves(target, variable, path, tmp_path / "server.log")
+            continue
+        done = shell(CHEAP.get(command, command))
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"{command}:\n{output[-4000:]}"
+        assert "Traceback" not in output, f"{command}:\n{output[-4000:]}"
+        if command == "make clean":
+            assert not lakehouse_env.data_dir.exists()
