@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +22,7 @@ import pytest
 from lakehouse.paths import REPO_ROOT
 from lakehouse.settings import Settings
 from orchestration.defs.monitoring.sensors import recorded_failures
+from tests.local_server import free_port, wait_until_answers
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +39,6 @@ def make(target: str, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -68,14 +60,9 @@ def webserver(lakehouse_env: Settings, tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/graphql"
     try:
-        for _ in range(240):  # until it answers (loading the code location takes a while)
-            if server.poll() is not None:
-                pytest.fail(f"dagster-webserver exited: {(tmp_path / 'webserver.log').read_text()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(1)
+        wait_until_answers(
+            server, f"http://127.0.0.1:{port}/server_info", tmp_path / "webserver.log"
+        )
         yield url
     finally:
         server.terminate()
