@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -19,8 +20,6 @@ import pytest
 
 from lakehouse.paths import REPO_ROOT
 from tests.local_server import free_port, wait_until_answers
-
-pytestmark = pytest.mark.slow
 
 DOCUMENTS = ("README.md", "SETUP_GUIDE.md")
 
@@ -125,6 +124,7 @@ def test_make_help_lists_every_target():
     assert not missing, f"make help omits {missing}"
 
 
+@pytest.mark.slow
 def test_every_documented_command_runs_as_written(lakehouse_env, tmp_path, monkeypatch):
     """In a fresh data folder (the fixture's), in the documents' order; ``make clean`` last."""
     monkeypatch.setenv("DO_NOT_TRACK", "1")
@@ -147,3 +147,14 @@ def test_every_documented_command_runs_as_written(lakehouse_env, tmp_path, monke
             assert not lakehouse_env.data_dir.exists()
             # It also removed the project's dbt manifest, which other tests read: parse it again.
             assert shell("make manifest").returncode == 0
+
+
+def test_make_dev_refuses_a_busy_port_instead_of_moving(lakehouse_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = shell(f"make --no-print-directory dev DAGSTER_PORT={port}")
+    assert done.returncode != 0
+    assert f"port {port} is taken" in done.stderr
+    assert "DAGSTER_PORT=" in done.stderr  # says how to choose another
