@@ -9,14 +9,15 @@ holds). The embedded profile, and the SQL-catalog variant, have no policy store:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from lakehouse.maintenance.policy import DEFAULT_POLICY, MaintenancePolicy, from_applicable
+from lakehouse.maintenance.policy import (
+    DEFAULT_POLICY,
+    MaintenancePolicy,
+    PolicyFor,
+    from_applicable,
+)
 from lakehouse.platform.polaris.client import PolarisClient
 from lakehouse.platform.polaris.settings import TOKEN_PATH_SUFFIX, PolarisConfig
 from lakehouse.settings import Profile, Settings
-
-PolicyFor = Callable[[str], MaintenancePolicy]
 
 
 def policy_source(settings: Settings, client: PolarisClient | None = None) -> PolicyFor:

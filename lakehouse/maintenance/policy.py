@@ -13,7 +13,7 @@ examples (``max_snapshot_age_days``, ``min_snapshot_to_keep``, ``target_file_siz
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -50,6 +50,7 @@ class MaintenancePolicy:
 
 
 DEFAULT_POLICY = MaintenancePolicy()
+PolicyFor = Callable[[str], MaintenancePolicy]  # the policy of a table, by ``namespace.table``
 
 
 def policy_content(policy_type: str, policy: MaintenancePolicy) -> dict[str, Any]:

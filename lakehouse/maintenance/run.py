@@ -19,10 +19,9 @@ from lakehouse.maintenance.compact import CompactionResult, compact
 from lakehouse.maintenance.expire import ExpiryResult, expire_snapshots
 from lakehouse.maintenance.health import TableHealth, table_health
 from lakehouse.maintenance.orphans import SweepResult, remove_orphans
-from lakehouse.maintenance.policy import MaintenancePolicy
+from lakehouse.maintenance.policy import PolicyFor
 from lakehouse.maintenance.tables import catalog_tables
 
-PolicyFor = Callable[[str], MaintenancePolicy]
 KeepSnapshot = Callable[[Snapshot], bool]
 
 
