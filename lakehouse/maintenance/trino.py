@@ -20,6 +20,7 @@ from pyiceberg.catalog import Catalog
 from lakehouse.maintenance.health import table_health
 from lakehouse.maintenance.policy import MaintenancePolicy, PolicyFor
 from lakehouse.maintenance.run import TableReport
+from lakehouse.maintenance.settings import DEFAULT_TRINO_CATALOG
 from lakehouse.maintenance.tables import catalog_tables
 from lakehouse.settings import Settings
 
@@ -69,7 +70,7 @@ def maintain_with_trino(
             policy = policy_for(name)
             before = table_health(table, policy)
             statements = maintenance_statements(
-                settings.trino.catalog if settings.trino else "iceberg", name, policy
+                settings.trino.catalog if settings.trino else DEFAULT_TRINO_CATALOG, name, policy
             )
             cursor = connection.cursor()
             for statement in statements:

@@ -38,7 +38,7 @@ from tests.infrastructure.polaris_doubles import (
 from tests.infrastructure.secret_store_double import MemorySecretStore
 
 M, C = MANAGEMENT_BASE, CATALOG_BASE
-PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader")
+PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader", "table_maintainer")
 LAYERS = ("raw", "bronze", "silver", "gold")
 NAMESPACES = (*LAYERS, "maintenance")  # maintenance: where the catalog-wide policies live
 # (policy namespace, name, type, attached to (namespace path; () = the catalog), content)
@@ -101,6 +101,14 @@ READER = (
     "VIEW_LIST",
     "VIEW_READ_PROPERTIES",
 )
+MAINTAINER = (
+    "NAMESPACE_READ_PROPERTIES",
+    "TABLE_LIST",
+    "TABLE_READ_PROPERTIES",
+    "TABLE_WRITE_PROPERTIES",
+    "TABLE_READ_DATA",
+    "TABLE_WRITE_DATA",
+)
 CATALOG_ROLES = {
     "catalog_browser": [{"type": "catalog", "privilege": "NAMESPACE_LIST"}],
     "namespace_creator": [{"type": "catalog", "privilege": "NAMESPACE_CREATE"}],
@@ -113,6 +121,12 @@ CATALOG_ROLES = {
     **{
         f"{layer}_reader": [
             {"type": "namespace", "namespace": [layer], "privilege": p} for p in READER
+        ]
+        for layer in LAYERS
+    },
+    **{
+        f"{layer}_maintainer": [
+            {"type": "namespace", "namespace": [layer], "privilege": p} for p in MAINTAINER
         ]
         for layer in LAYERS
     },
@@ -133,6 +147,13 @@ ROLES_OF = {
         "bronze_reader",
         "silver_reader",
         "gold_reader",
+    ],
+    "table_maintainer": [
+        "catalog_browser",
+        "raw_maintainer",
+        "bronze_maintainer",
+        "silver_maintainer",
+        "gold_maintainer",
     ],
 }
 PROPS = "<properties>"
@@ -272,6 +293,7 @@ def test_first_run_sends_exactly_the_planned_requests(fake_polaris: FakePolaris)
     assert sorted(secrets.secrets) == [
         "polaris-dbt-transformer",
         "polaris-ingestion-writer",
+        "polaris-table-maintainer",
         "polaris-trino-reader",
     ]
     for name in PRINCIPALS:
@@ -334,7 +356,8 @@ def test_second_run_changes_nothing(fake_polaris: FakePolaris) -> None:  # noqa:
     # ... and per policy: the policy, and what is attached to its target (after one /config).
     policies = 1 + 2 * len(POLICIES)
     assert (
-        len(fake_polaris.requests) == 1 + 1 + 2 + 1 + 1 + 3 + 1 + len(CATALOG_ROLES) + 3 + policies
+        len(fake_polaris.requests)
+        == 1 + 1 + 2 + 1 + 1 + len(PRINCIPALS) + 1 + len(CATALOG_ROLES) + len(PRINCIPALS) + policies
     )
 
 
@@ -459,6 +482,7 @@ def test_failed_secret_write_says_how_to_recover(fake_polaris: FakePolaris) -> N
     assert sorted(secrets.secrets) == [
         "polaris-dbt-transformer",
         "polaris-ingestion-writer",
+        "polaris-table-maintainer",
         "polaris-trino-reader",
     ]
 
@@ -675,9 +699,10 @@ def test_recovery_after_a_job_died_before_writing_the_secret(fake_polaris: FakeP
     assert sorted(secrets.secrets) == [
         "polaris-dbt-transformer",
         "polaris-ingestion-writer",
+        "polaris-table-maintainer",
         "polaris-trino-reader",
     ]
-    assert sum("credentials reset" in change for change in report.changes) == 3
+    assert sum("credentials reset" in change for change in report.changes) == len(PRINCIPALS)
     assert run(fake_polaris, secrets).changes == []
 
 

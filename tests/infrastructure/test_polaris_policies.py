@@ -11,9 +11,10 @@ import pytest
 
 from lakehouse.maintenance.catalog_policies import policy_source
 from lakehouse.maintenance.policy import DEFAULT_POLICY, PolicyError, from_applicable
+from lakehouse.maintenance.settings import maintainer_settings
 from lakehouse.platform.polaris import BootstrapSettings, PolarisClient, PolarisError, bootstrap
 from lakehouse.platform.polaris.settings import PolarisConfig
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, SettingsError
 from tests.infrastructure.polaris_doubles import (
     CATALOG_BASE,
     FakePolaris,
@@ -60,7 +61,16 @@ def root_client(fake: FakePolaris) -> PolarisClient:
 
 def test_each_table_gets_its_namespace_or_the_catalog_policy(fake_polaris: FakePolaris) -> None:  # noqa: F811
     secrets = bootstrapped(fake_polaris)
-    policy_for = policy_source(workload_settings(fake_polaris, secrets, "trino_reader"))
+    maintainer = secrets.secrets["polaris-table-maintainer"]
+    settings = maintainer_settings(
+        workload_settings(fake_polaris, secrets, "ingestion_writer"),  # the code location's own
+        {
+            "MAINTENANCE_CLIENT_ID": maintainer["client-id"],
+            "MAINTENANCE_CLIENT_SECRET": maintainer["client-secret"],
+        },
+    )
+    assert settings.trino is not None and settings.trino.catalog == "iceberg_maintenance"
+    policy_for = policy_source(settings)
 
     gold, raw = policy_for("gold.fct_orders"), policy_for("raw.orders")
 
@@ -83,6 +93,17 @@ def test_a_principal_without_read_properties_on_the_namespace_is_refused(
     assert policy_for("raw.orders") == DEFAULT_POLICY  # raw_writer holds TABLE_FULL_METADATA
     with pytest.raises(PolarisError, match="403"):
         policy_for("gold.fct_orders")  # nothing on gold
+
+
+def test_the_maintainer_credentials_are_required_in_the_cluster(
+    fake_polaris: FakePolaris,  # noqa: F811
+) -> None:
+    secrets = bootstrapped(fake_polaris)
+    with pytest.raises(SettingsError, match="MAINTENANCE_CLIENT_SECRET not set"):
+        maintainer_settings(
+            workload_settings(fake_polaris, secrets, "ingestion_writer"),
+            {"MAINTENANCE_CLIENT_ID": "someone"},
+        )
 
 
 def test_an_unknown_table_is_a_404(fake_polaris: FakePolaris) -> None:  # noqa: F811

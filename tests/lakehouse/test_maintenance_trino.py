@@ -76,6 +76,7 @@ def test_every_catalog_table_gets_its_statements_and_a_failure_stays_its_own(
     assert by_name["raw.orders"].error == "RuntimeError: simulated Trino refusal"
     assert by_name["silver.orders"].error is None
     assert by_name["silver.orders"].after.data_files == 1
+    # No Trino settings on the embedded profile: the maintenance catalog's default name.
     assert connection.statements == maintenance_statements(
-        "iceberg", "silver.orders", DEFAULT_POLICY
+        "iceberg_maintenance", "silver.orders", DEFAULT_POLICY
     )

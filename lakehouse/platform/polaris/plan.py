@@ -33,6 +33,16 @@ WRITER_PRIVILEGES: tuple[str, ...] = (
     "TABLE_READ_DATA",
     "TABLE_WRITE_DATA",
 )
+# Maintenance commits new snapshots (compaction, expiry) but creates and drops nothing; it reads
+# the policies applicable to a namespace's tables (TABLE_READ_PROPERTIES in Polaris 1.7.0).
+MAINTAINER_PRIVILEGES: tuple[str, ...] = (
+    "NAMESPACE_READ_PROPERTIES",
+    "TABLE_LIST",
+    "TABLE_READ_PROPERTIES",
+    "TABLE_WRITE_PROPERTIES",
+    "TABLE_READ_DATA",
+    "TABLE_WRITE_DATA",
+)
 READER_PRIVILEGES: tuple[str, ...] = (
     "NAMESPACE_LIST",
     "NAMESPACE_READ_PROPERTIES",
@@ -186,6 +196,14 @@ def _reader(layer: Layer) -> CatalogRoleSpec:
     )
 
 
+def _maintainer(layer: Layer) -> CatalogRoleSpec:
+    return CatalogRoleSpec(
+        name=f"{layer.value}_maintainer",
+        description=f"compact, expire and sweep the tables of namespace {layer.value}",
+        grants=tuple(GrantSpec(p, (layer.value,)) for p in MAINTAINER_PRIVILEGES),
+    )
+
+
 def default_plan(catalog: str = CATALOG_NAME) -> Plan:
     """The catalog, namespaces, roles and grants of the lakehouse (least privilege per workload)."""
     browser = CatalogRoleSpec(
@@ -203,6 +221,7 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
         creator,
         *(_writer(layer) for layer in LAYERS),
         *(_reader(layer) for layer in LAYERS),
+        *(_maintainer(layer) for layer in LAYERS),
     )
     transformed = [layer for layer in LAYERS if layer is not Layer.RAW]
     principals = (
@@ -225,6 +244,11 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
             name="trino_reader",
             description="read-only queries over every layer",
             catalog_roles=("catalog_browser", *(f"{layer.value}_reader" for layer in LAYERS)),
+        ),
+        PrincipalSpec(
+            name="table_maintainer",
+            description="nightly table maintenance (Trino procedures, Polaris policies)",
+            catalog_roles=("catalog_browser", *(f"{layer.value}_maintainer" for layer in LAYERS)),
         ),
     )
     return Plan(

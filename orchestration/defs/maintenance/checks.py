@@ -17,6 +17,7 @@ from lakehouse.catalog import get_catalog
 from lakehouse.maintenance.catalog_policies import policy_source
 from lakehouse.maintenance.health import table_health
 from lakehouse.maintenance.policy import PolicyFor
+from lakehouse.maintenance.settings import maintainer_settings
 from orchestration.resources import LakehouseResource
 
 CHECK_NAME = "iceberg_table_health"
@@ -63,7 +64,7 @@ def build_table_health_checks(keys: Sequence[dg.AssetKey]) -> dg.AssetChecksDefi
     def iceberg_table_health_checks(
         context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
-        settings = lakehouse.settings()
+        settings = maintainer_settings(lakehouse.settings())  # reads every namespace
         catalog, policy_for = get_catalog(settings), policy_source(settings)
         for check_key in context.selected_asset_check_keys:
             yield health_result(catalog, check_key.asset_key, policy_for)

@@ -3,7 +3,8 @@
 Embedded (and the SQL-catalog variant): pyiceberg and the project's sweep
 (``lakehouse.maintenance.run``), keeping the snapshots that pending dlt loads still need
 (``ingestion.pending``). Cluster: Trino's Iceberg procedures (``lakehouse.maintenance.trino``)
-with each table's Polaris policy. Either way each table's health before and after is recorded
+with each table's Polaris policy, as the ``table_maintainer`` principal
+(``lakehouse.maintenance.settings``). Either way each table's health before and after is recorded
 as an asset observation of the table's asset (``<namespace>/<table>``), and the run fails,
 after every other table was maintained, if one table failed.
 """
@@ -16,6 +17,7 @@ from ingestion.pending import needed_by_pending_load, pending_load_ids
 from lakehouse.catalog import get_catalog
 from lakehouse.maintenance.catalog_policies import policy_source
 from lakehouse.maintenance.run import TableReport, maintain_catalog
+from lakehouse.maintenance.settings import maintainer_settings
 from lakehouse.maintenance.trino import maintain_with_trino
 from lakehouse.settings import Profile, Settings
 from orchestration.resources import LakehouseResource
@@ -27,7 +29,7 @@ def uses_trino(settings: Settings) -> bool:
 
 @dg.op(description="Compact, expire snapshots and remove orphan files of every Iceberg table.")
 def maintain_iceberg_tables(context: dg.OpExecutionContext, lakehouse: LakehouseResource) -> None:
-    settings = lakehouse.settings()
+    settings = maintainer_settings(lakehouse.settings())
     catalog, policy_for = get_catalog(settings), policy_source(settings)
     if uses_trino(settings):
         reports = maintain_with_trino(settings, catalog, policy_for)
