@@ -8,7 +8,8 @@ every metadata file of its log, statistics files, and for every kept snapshot it
 its manifests and every file their entries name (deleted entries included: keeping one too many
 is harmless). Only files older than the policy's ``orphan_min_age`` are removed, since a writer
 puts its data files down before it commits them; only Iceberg's own kinds of file are touched,
-and never a path inside another table's location.
+and never a path inside another table's location. The sweep assumes one catalog owns the
+warehouse: a file that only another catalog's table refers to looks like an orphan here.
 """
 
 from __future__ import annotations
@@ -84,10 +85,15 @@ def remove_orphans(
     return SweepResult(files_seen=seen, removed=tuple(removed), too_young=too_young)
 
 
+def is_local(uri: str) -> bool:
+    """Whether the sweep can list ``uri`` (a local folder, not an object store)."""
+    return urlsplit(uri).scheme in ("", "file")
+
+
 def local_path(uri: str) -> Path:
     """The local path of a ``file://`` URI or plain path; other schemes are the cluster's job."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("", "file"):
+    if is_local(uri):
+        parts = urlsplit(uri)
         return Path(unquote(parts.path) if parts.scheme else uri)
     raise SweepError(
         f"{uri}: the embedded sweep reads local files only; in the cluster Trino's "

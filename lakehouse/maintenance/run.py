@@ -18,7 +18,7 @@ from pyiceberg.table.snapshots import Snapshot
 from lakehouse.maintenance.compact import CompactionResult, compact
 from lakehouse.maintenance.expire import ExpiryResult, expire_snapshots
 from lakehouse.maintenance.health import TableHealth, table_health
-from lakehouse.maintenance.orphans import SweepResult, remove_orphans
+from lakehouse.maintenance.orphans import SweepResult, is_local, remove_orphans
 from lakehouse.maintenance.policy import PolicyFor
 from lakehouse.maintenance.tables import catalog_tables
 
@@ -42,7 +42,7 @@ class TableReport:
         return (
             f"{self.table}: data files {self.before.data_files} -> {self.after.data_files}, "
             f"snapshots {self.before.snapshots} -> {self.after.snapshots}, "
-            f"orphans removed {len(self.sweep.removed) if self.sweep else 0}"
+            + (f"orphans removed {len(self.sweep.removed)}" if self.sweep else "no orphan sweep")
         )
 
 
@@ -60,7 +60,9 @@ def maintain_catalog(
             before = table_health(table, policy)
             compaction = compact(table, policy)
             expiry = expire_snapshots(table, policy, now, keep)
-            sweep = remove_orphans(table, policy, now, locations) if policy.remove_orphans else None
+            # On an object store (the SQL-catalog variant) orphans are left to Trino's procedure.
+            sweepable = policy.remove_orphans and is_local(table.location())
+            sweep = remove_orphans(table, policy, now, locations) if sweepable else None
         except Exception as exc:  # reported per table; the pass goes on with the next one
             reports.append(TableReport(name, before, error=f"{type(exc).__name__}: {exc}"))
             continue
