@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dlt
+from dlt.pipeline.exceptions import CannotRestorePipelineException
 from pyiceberg.table.snapshots import Snapshot
 
 from ingestion.destination import LOAD_ID_PROPERTY
@@ -24,7 +25,10 @@ def pending_load_ids(pipelines_dir: Path) -> frozenset[str]:
         return frozenset()
     pending: set[str] = set()
     for folder in sorted(p for p in pipelines_dir.iterdir() if p.is_dir()):
-        pipeline = dlt.attach(folder.name, pipelines_dir=str(pipelines_dir))
+        try:
+            pipeline = dlt.attach(folder.name, pipelines_dir=str(pipelines_dir))
+        except CannotRestorePipelineException:
+            continue  # not a pipeline dlt can restore: it has no package dlt could resume
         pending.update(pipeline.list_normalized_load_packages())
     return frozenset(pending)
 

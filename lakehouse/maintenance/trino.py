@@ -5,6 +5,9 @@ optimize(file_size_threshold => ...)``, ``expire_snapshots(retention_threshold =
 ``remove_orphan_files(retention_threshold => ...)``). Trino refuses retention thresholds below
 ``iceberg.expire-snapshots.min-retention`` / ``iceberg.remove-orphan-files.min-retention`` (7 days
 by default); the policy's values are passed as they are and such a refusal fails the step.
+Trino cannot be told which snapshots a pending dlt load still needs (``ingestion.pending``): in
+the cluster the exactly-once marker is protected by the retention alone, at least 7 days (Trino's
+minimum), which a pending load resumed by a later daily run stays well within.
 No Trino can run where this project is developed: the statements are tested as text only.
 """
 
