@@ -36,6 +36,8 @@ class MaintenancePolicy:
     # Snapshots younger than this stay (time travel, and a margin for the load marker).
     max_snapshot_age: timedelta = timedelta(days=7)
     min_snapshots_to_keep: int = 5
+    # Tags (e.g. published builds) on snapshots older than this are removed; None keeps them all.
+    max_tag_age: timedelta | None = None
     compact: bool = True
     target_file_size_bytes: int = 128 * 1024 * 1024
     # A partition is rewritten once it holds this many files under a quarter of the target.
@@ -56,10 +58,12 @@ PolicyFor = Callable[[str], MaintenancePolicy]  # the policy of a table, by ``na
 def policy_content(policy_type: str, policy: MaintenancePolicy) -> dict[str, Any]:
     """The Polaris policy content (a JSON object) declaring ``policy``'s targets of one type."""
     if policy_type == SNAPSHOT_EXPIRY:
-        config = {
+        config: dict[str, Any] = {
             "max_snapshot_age_days": _in_days(policy.max_snapshot_age),
             "min_snapshot_to_keep": policy.min_snapshots_to_keep,
         }
+        if policy.max_tag_age is not None:
+            config["max_ref_age_days"] = _in_days(policy.max_tag_age)
         return {
             "version": POLICY_SCHEMA_VERSION,
             "enable": policy.expire_snapshots,
@@ -103,6 +107,7 @@ def from_applicable(
                     min_snapshots_to_keep=int(
                         config.get("min_snapshot_to_keep", policy.min_snapshots_to_keep)
                     ),
+                    max_tag_age=_days(config, "max_ref_age_days", policy.max_tag_age),
                 )
             elif kind == DATA_COMPACTION:
                 policy = replace(
@@ -126,7 +131,7 @@ def from_applicable(
     return policy
 
 
-def _days(source: Mapping[str, Any], key: str, fallback: timedelta) -> timedelta:
+def _days(source: Mapping[str, Any], key: str, fallback: Any) -> Any:
     return timedelta(days=float(source[key])) if key in source else fallback
 
 

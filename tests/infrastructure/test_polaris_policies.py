@@ -213,3 +213,14 @@ def test_malformed_policy_content_names_the_policy() -> None:
     applicable = [{"policy-type": "system.snapshot-expiry", "name": "p", "content": "{}"}]
     with pytest.raises(PolicyError, match=r"'p'.*malformed"):
         from_applicable(applicable)
+
+
+def test_tag_age_comes_from_max_ref_age_days() -> None:
+    content = {"enable": True, "config": {"max_ref_age_days": 90, "max_snapshot_age_days": 0.5}}
+    applicable = [
+        {"policy-type": "system.snapshot-expiry", "name": "p", "content": json.dumps(content)}
+    ]
+    policy = from_applicable(applicable)
+    assert policy.max_tag_age == timedelta(days=90)
+    assert policy.max_snapshot_age == timedelta(hours=12)
+    assert policy.compact and policy.target_file_size_bytes == DEFAULT_POLICY.target_file_size_bytes

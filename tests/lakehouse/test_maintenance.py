@@ -162,6 +162,31 @@ def test_expiry_keeps_tags_the_newest_the_young_and_what_the_caller_needs(
     assert ids(table, tagged.snapshot_id) == list(range(4 * ROWS_PER_DAY))
 
 
+def test_expiry_removes_tags_older_than_the_policy_allows(catalog: Catalog) -> None:
+    table = daily_table(catalog, "gold.daily")
+    snapshots = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
+    table.manage_snapshots().create_tag(snapshots[0].snapshot_id, "build-d00").create_tag(
+        snapshots[-1].snapshot_id, "build-d29"
+    ).create_branch(snapshots[1].snapshot_id, "audit").commit()
+    now = datetime.fromtimestamp(snapshots[-1].timestamp_ms / 1000, UTC) + timedelta(days=10)
+    # The tag age's cutoff falls between the first and the last snapshot.
+    middle_ms = (snapshots[0].timestamp_ms + snapshots[-1].timestamp_ms) / 2
+    tag_age = now - datetime.fromtimestamp(middle_ms / 1000, UTC)
+    policy = MaintenancePolicy(
+        max_snapshot_age=timedelta(days=1), min_snapshots_to_keep=1, max_tag_age=tag_age
+    )
+
+    result = expire_snapshots(table, policy, now)
+
+    assert result.tags_removed == ("build-d00",)
+    refs = catalog.load_table("gold.daily").metadata.refs
+    assert set(refs) == {"main", "build-d29", "audit"}  # a branch is never removed
+    kept = {s.snapshot_id for s in catalog.load_table("gold.daily").snapshots()}
+    assert kept == {snapshots[1].snapshot_id, snapshots[-1].snapshot_id}
+    # Without a tag age every tag stays.
+    assert expire_snapshots(table, POLICY, now).tags_removed == ()
+
+
 def age(path: Path, days: float) -> None:
     then = time.time() - days * 86400
     os.utime(path, (then, then))
