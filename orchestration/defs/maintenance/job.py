@@ -43,7 +43,7 @@ def maintain_iceberg_tables(context: dg.OpExecutionContext, lakehouse: Lakehouse
     if failed:
         raise dg.Failure(
             f"maintenance failed on {len(failed)} of {len(reports)} table(s); the others were "
-            "maintained, and a failed table is left as it was: "
+            "maintained, and each step is one commit, so the failed step changed nothing: "
             + "; ".join(r.summary() for r in failed)
         )
 
@@ -55,6 +55,9 @@ def observation(report: TableReport) -> dg.AssetObservation:
             metadata.update({f"{k}_{label}": v for k, v in health.as_metadata().items()})
     if report.sweep is not None:
         metadata["orphans_removed"] = len(report.sweep.removed)
+    if report.expiry is not None:
+        metadata["snapshots_expired"] = report.expiry.expired
+        metadata["tags_removed"] = ", ".join(report.expiry.tags_removed) or "none"
     return dg.AssetObservation(asset_key=dg.AssetKey(report.table.split(".")), metadata=metadata)
 
 
