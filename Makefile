@@ -93,6 +93,10 @@ backfill: manifest ## One run of JOB (default lakehouse_job) over START..END (ma
 land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=partners DATE=2024-01-01)
 	$(RUN) python -m orchestration.land --source "$(SOURCE)" --date "$(DATE)"
 
+.PHONY: maintain
+maintain: manifest ## Maintain every Iceberg table once: compact, expire snapshots, remove orphans
+	$(RUN) dagster job execute -m orchestration.definitions -j table_maintenance_job
+
 .PHONY: query
 query: $(UV) ## One SQL query on the embedded DuckDB (make query SQL="select * from raw.quarantine")
 	@$(RUN) python -m lakehouse.query "$(SQL)"

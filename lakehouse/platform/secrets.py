@@ -33,7 +33,12 @@ POLARIS_REALM = "POLARIS"
 S3_ACCESS_KEY_ID = "lakehouse-app"  # a user name (MinIO user of the platform), not a secret
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "lakehouse-platform-secrets"}
 # Secrets written by the Polaris bootstrap Job (lakehouse.platform.polaris), read by `export`.
-PRINCIPAL_SECRETS = ("polaris-ingestion-writer", "polaris-dbt-transformer", "polaris-trino-reader")
+PRINCIPAL_SECRETS = (
+    "polaris-ingestion-writer",
+    "polaris-dbt-transformer",
+    "polaris-trino-reader",
+    "polaris-table-maintainer",
+)
 
 
 def random_password(length: int = 32) -> str:

@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 
 from lakehouse.paths import REPO_ROOT
+from tests.infrastructure.polaris_policies import SUPER_PRIVILEGES, PolicyApiContract, policy_api
 
 SPECS_DIR = REPO_ROOT.parent / "shared" / "specs"
 MANAGEMENT_SPEC = SPECS_DIR / "polaris-management-service.yml"
@@ -119,6 +120,10 @@ class FakePolaris:
         self.catalog_roles: dict[str, dict[str, dict[str, Any]]] = {}
         self.grants: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.catalog_role_assignments: dict[tuple[str, str], list[str]] = {}
+        self.policies: dict[tuple[str, str, str], dict[str, Any]] = {}  # (catalog, ns, name)
+        # (catalog, target path) -> attached (namespace, name); () is the catalog itself
+        self.policy_mappings: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
+        self.tables: dict[tuple[str, str], set[str]] = {}  # (catalog, namespace) -> tables
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
@@ -156,6 +161,10 @@ class FakePolaris:
                 "grants": {"/".join(k): v for k, v in self.grants.items()},
                 "catalog_role_assignments": {
                     "/".join(k): v for k, v in self.catalog_role_assignments.items()
+                },
+                "policies": {"/".join(k): v for k, v in self.policies.items()},
+                "policy_mappings": {
+                    "/".join((k[0], *k[1])): v for k, v in self.policy_mappings.items()
                 },
             }
             return json.dumps(state, sort_keys=True)
@@ -383,6 +392,8 @@ class FakePolaris:
 
     def _iceberg(self, r: Recorded, path: str) -> tuple[int, Any]:
         parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[:2] == ["polaris", "v1"]:
+            return self._policy_api(r, parts[2:])
         match parts:
             case ["v1", "config"] if r.method == "GET":
                 name = r.query.get("warehouse", "")
@@ -399,6 +410,38 @@ class FakePolaris:
                 self.namespaces[prefix].append(namespace)
                 return 200, {"namespace": namespace, "properties": r.body.get("properties", {})}
         raise _error(404, f"no catalog route {r.method} {path}", "NotFound")
+
+    # --- Polaris policy API (see polaris_policies.py) -----------------------------------------
+    def _policy_api(self, r: Recorded, parts: list[str]) -> tuple[int, Any]:
+        return policy_api(self, r, parts, _error)
+
+    def holds(self, catalog: str, namespace: str | None, privilege: str) -> bool:
+        """Whether the caller's grants imply ``privilege`` on ``namespace`` (``None``: catalog).
+
+        Super-privileges as in Polaris 1.7.0 ``PolarisAuthorizerImpl.SUPER_PRIVILEGES``; the
+        ``catalog_admin`` role holds CATALOG_MANAGE_ACCESS and CATALOG_MANAGE_METADATA
+        (``AtomicOperationMetaStoreManager``, creating a catalog).
+        """
+        implied = SUPER_PRIVILEGES.get(privilege, (privilege,))
+        for principal_role in self.principal_assignments.get(self._caller, []):
+            for role in self.catalog_role_assignments.get((principal_role, catalog), []):
+                if role == "catalog_admin" and "CATALOG_MANAGE_METADATA" in implied:
+                    return True
+                for grant in self.grants.get((catalog, role), []):
+                    on_scope = grant["type"] == "catalog" or (
+                        grant["type"] == "namespace" and grant["namespace"] == [namespace]
+                    )
+                    if on_scope and grant["privilege"] in implied:
+                        return True
+        return False
+
+    def require(self, catalog: str, namespace: str | None, privilege: str, op: str) -> None:
+        if not self.holds(catalog, namespace, privilege):
+            raise _error(
+                403,
+                f"Principal '{self._caller}' is not authorized for op {op}",
+                "ForbiddenException",
+            )
 
     # --- helpers -------------------------------------------------------------------------------
     def _catalog(self, name: str) -> dict[str, Any]:
@@ -607,6 +650,7 @@ def polaris_contracts() -> list[OpenApiContract]:
         )
     return [
         OpenApiContract(MANAGEMENT_SPEC, MANAGEMENT_BASE),
+        PolicyApiContract(CATALOG_BASE),  # before the Iceberg spec, which owns the same base
         OpenApiContract(ICEBERG_SPEC, CATALOG_BASE),
     ]
 

@@ -38,8 +38,52 @@ from tests.infrastructure.polaris_doubles import (
 from tests.infrastructure.secret_store_double import MemorySecretStore
 
 M, C = MANAGEMENT_BASE, CATALOG_BASE
-PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader")
+PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader", "table_maintainer")
 LAYERS = ("raw", "bronze", "silver", "gold")
+NAMESPACES = (*LAYERS, "maintenance")  # maintenance: where the catalog-wide policies live
+# (policy namespace, name, type, attached to (namespace path; () = the catalog), content)
+POLICIES = (
+    (
+        "maintenance",
+        "snapshot_expiry",
+        "system.snapshot-expiry",
+        (),
+        {
+            "version": "2025-02-03",
+            "enable": True,
+            "config": {"max_snapshot_age_days": 7, "min_snapshot_to_keep": 5},
+        },
+    ),
+    (
+        "maintenance",
+        "data_compaction",
+        "system.data-compaction",
+        (),
+        {
+            "version": "2025-02-03",
+            "enable": True,
+            "config": {"target_file_size_bytes": 134217728, "min_input_files": 5},
+        },
+    ),
+    (
+        "maintenance",
+        "orphan_file_removal",
+        "system.orphan-file-removal",
+        (),
+        {"version": "2025-02-03", "enable": True, "max_orphan_file_age_in_days": 3},
+    ),
+    (
+        "gold",
+        "gold_snapshot_expiry",
+        "system.snapshot-expiry",
+        ("gold",),
+        {
+            "version": "2025-02-03",
+            "enable": True,
+            "config": {"max_snapshot_age_days": 30, "min_snapshot_to_keep": 30},
+        },
+    ),
+)
 # Written out here, not imported, so a change to the grant model shows up as a test change.
 WRITER = (
     "NAMESPACE_FULL_METADATA",
@@ -57,6 +101,14 @@ READER = (
     "VIEW_LIST",
     "VIEW_READ_PROPERTIES",
 )
+MAINTAINER = (
+    "NAMESPACE_READ_PROPERTIES",
+    "TABLE_LIST",
+    "TABLE_READ_PROPERTIES",
+    "TABLE_WRITE_PROPERTIES",
+    "TABLE_READ_DATA",
+    "TABLE_WRITE_DATA",
+)
 CATALOG_ROLES = {
     "catalog_browser": [{"type": "catalog", "privilege": "NAMESPACE_LIST"}],
     "namespace_creator": [{"type": "catalog", "privilege": "NAMESPACE_CREATE"}],
@@ -69,6 +121,12 @@ CATALOG_ROLES = {
     **{
         f"{layer}_reader": [
             {"type": "namespace", "namespace": [layer], "privilege": p} for p in READER
+        ]
+        for layer in LAYERS
+    },
+    **{
+        f"{layer}_maintainer": [
+            {"type": "namespace", "namespace": [layer], "privilege": p} for p in MAINTAINER
         ]
         for layer in LAYERS
     },
@@ -89,6 +147,13 @@ ROLES_OF = {
         "bronze_reader",
         "silver_reader",
         "gold_reader",
+    ],
+    "table_maintainer": [
+        "catalog_browser",
+        "raw_maintainer",
+        "bronze_maintainer",
+        "silver_maintainer",
+        "gold_maintainer",
     ],
 }
 PROPS = "<properties>"
@@ -114,6 +179,10 @@ def sent(fake: FakePolaris) -> list[tuple[str, str, Any]]:
                     assert entity["properties"]["managed-by"] == "lakehouse-polaris-bootstrap"
                     assert entity["properties"]["purpose"]
                     entity["properties"] = PROPS
+            if "type" in body and "content" in body:  # CreatePolicyRequest
+                assert body["description"]
+                body["description"] = PROPS
+                body["content"] = json.loads(body["content"])
         return body
 
     return [(r.method, r.target, mask(r.body)) for r in fake.requests]
@@ -148,7 +217,7 @@ def expected_first_run() -> list[tuple[str, str, Any]]:
         ("POST", f"{M}/catalogs", catalog),
         ("GET", f"{C}/v1/config?warehouse=lakehouse", None),
         ("GET", f"{C}/v1/lakehouse/namespaces", None),
-        *[("POST", f"{C}/v1/lakehouse/namespaces", {"namespace": [ns]}) for ns in LAYERS],
+        *[("POST", f"{C}/v1/lakehouse/namespaces", {"namespace": [ns]}) for ns in NAMESPACES],
         ("GET", f"{M}/principal-roles", None),
         *[
             ("POST", f"{M}/principal-roles", {"principalRole": {"name": p, "properties": PROPS}})
@@ -189,6 +258,21 @@ def expected_first_run() -> list[tuple[str, str, Any]]:
         url = f"{M}/principal-roles/{p}/catalog-roles/lakehouse"
         plan.append(("GET", url, None))
         plan += [("PUT", url, {"catalogRole": {"name": r}}) for r in ROLES_OF[p]]
+    plan.append(("GET", f"{C}/v1/config?warehouse=lakehouse", None))
+    for ns, name, kind, target, content in POLICIES:
+        policies = f"{C}/polaris/v1/lakehouse/namespaces/{ns}/policies"
+        applicable = f"{C}/polaris/v1/lakehouse/applicable-policies"
+        attach = {"type": "namespace", "path": list(target)} if target else {"type": "catalog"}
+        plan += [
+            ("GET", f"{policies}/{name}", None),
+            (
+                "POST",
+                policies,
+                {"name": name, "type": kind, "description": PROPS, "content": content},
+            ),
+            ("GET", applicable + (f"?namespace={target[0]}" if target else ""), None),
+            ("PUT", f"{policies}/{name}/mappings", {"target": attach}),
+        ]
     return plan
 
 
@@ -209,6 +293,7 @@ def test_first_run_sends_exactly_the_planned_requests(fake_polaris: FakePolaris)
     assert sorted(secrets.secrets) == [
         "polaris-dbt-transformer",
         "polaris-ingestion-writer",
+        "polaris-table-maintainer",
         "polaris-trino-reader",
     ]
     for name in PRINCIPALS:
@@ -268,7 +353,12 @@ def test_second_run_changes_nothing(fake_polaris: FakePolaris) -> None:  # noqa:
     writes = [(r.method, r.path) for r in fake_polaris.requests if r.method != "GET"]
     assert writes == [("POST", f"{C}/v1/oauth/tokens")]  # a token is not a change
     # It still checked everything: one read per resource list, per assignment list, per role.
-    assert len(fake_polaris.requests) == 1 + 1 + 2 + 1 + 1 + 3 + 1 + len(CATALOG_ROLES) + 3
+    # ... and per policy: the policy, and what is attached to its target (after one /config).
+    policies = 1 + 2 * len(POLICIES)
+    assert (
+        len(fake_polaris.requests)
+        == 1 + 1 + 2 + 1 + 1 + len(PRINCIPALS) + 1 + len(CATALOG_ROLES) + len(PRINCIPALS) + policies
+    )
 
 
 def test_existing_catalog_with_drifted_storage_is_updated_once(fake_polaris: FakePolaris) -> None:  # noqa: F811
@@ -392,6 +482,7 @@ def test_failed_secret_write_says_how_to_recover(fake_polaris: FakePolaris) -> N
     assert sorted(secrets.secrets) == [
         "polaris-dbt-transformer",
         "polaris-ingestion-writer",
+        "polaris-table-maintainer",
         "polaris-trino-reader",
     ]
 
@@ -608,9 +699,10 @@ def test_recovery_after_a_job_died_before_writing_the_secret(fake_polaris: FakeP
     assert sorted(secrets.secrets) == [
         "polaris-dbt-transformer",
         "polaris-ingestion-writer",
+        "polaris-table-maintainer",
         "polaris-trino-reader",
     ]
-    assert sum("credentials reset" in change for change in report.changes) == 3
+    assert sum("credentials reset" in change for change in report.changes) == len(PRINCIPALS)
     assert run(fake_polaris, secrets).changes == []
 
 

@@ -5,8 +5,14 @@ chart, or ``make up``), or import :func:`bootstrap`. With the root principal's c
 makes the catalog service match :func:`default_plan`:
 
 * the INTERNAL catalog ``lakehouse`` on S3 (MinIO), with credential vending OFF;
-* the namespaces ``raw``, ``bronze``, ``silver``, ``gold`` (Iceberg REST API, as root);
-* one principal per workload (``ingestion_writer``, ``dbt_transformer``, ``trino_reader``), a
+* the namespaces ``raw``, ``bronze``, ``silver``, ``gold`` and ``maintenance`` (Iceberg REST API,
+  as root);
+* the maintenance policies (``system.snapshot-expiry``, ``system.data-compaction``,
+  ``system.orphan-file-removal``) on the catalog, stored in ``maintenance``, and gold's longer
+  snapshot retention on ``gold`` (Polaris policy API, ``spec/polaris-catalog-apis/policy-apis.yaml``
+  of apache/polaris 1.7.0); Polaris stores and serves them, the maintenance job applies them;
+* one principal per workload (``ingestion_writer``, ``dbt_transformer``, ``trino_reader``,
+  ``table_maintainer``), a
   principal role of the same name assigned to it, and catalog roles per layer and access level
   (``raw_writer``, ``raw_reader``, ...) holding namespace grants;
 * a Kubernetes Secret ``polaris-<principal>`` (keys ``client-id``, ``client-secret``) per principal.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,8 @@ def bootstrap(
     _ensure_grants(client, plan, run)
     echo("polaris: catalog roles of each principal role")
     _ensure_catalog_role_assignments(client, plan, run)
+    echo("polaris: maintenance policies (stored and served by Polaris, run by the maintenance job)")
+    _ensure_policies(client, plan, run)
     summary = f"{len(run.report.changes)} change(s)" if run.report.changed else "nothing to change"
     echo(f"polaris: done, {summary}")
     return run.report
@@ -166,6 +169,47 @@ def _ensure_catalog_role_assignments(client: PolarisClient, plan: Plan, run: _Ru
             else:
                 client.assign_catalog_role_to_principal_role(role, plan.catalog, catalog_role)
                 run.created(label)
+
+
+def _ensure_policies(client: PolarisClient, plan: Plan, run: _Run) -> None:
+    prefix = client.catalog_prefix(plan.catalog)
+    for policy in plan.policies:
+        label = f"policy {policy.namespace}.{policy.name} ({policy.policy_type})"
+        current = client.load_policy(prefix, policy.namespace, policy.name)
+        if current is None and client.create_policy(prefix, policy.namespace, policy.create_body()):
+            run.created(label)
+        else:
+            current = current or client.load_policy(prefix, policy.namespace, policy.name)
+            if current is None:
+                raise PolarisError(f"{label} was reported as existing (409) but cannot be read")
+            if _same_json(current.get("content"), policy.content):
+                run.kept(label)
+            else:
+                update = {
+                    "description": policy.description,
+                    "content": policy.content,
+                    "current-policy-version": current["version"],
+                }
+                client.update_policy(prefix, policy.namespace, policy.name, update)
+                run.created(f"{label} updated")
+        attached = client.applicable_policies(prefix, policy.target)
+        if any(
+            p.get("name") == policy.name
+            and tuple(p.get("namespace") or ()) == (policy.namespace,)
+            and not p.get("inherited")
+            for p in attached
+        ):
+            run.kept(str(policy))
+        else:
+            client.attach_policy(prefix, policy.namespace, policy.name, policy.attachment())
+            run.created(str(policy))
+
+
+def _same_json(left: str | None, right: str) -> bool:
+    try:
+        return json.loads(left or "null") == json.loads(right)
+    except ValueError:
+        return False
 
 
 def _props(description: str) -> dict[str, str]:

@@ -326,6 +326,58 @@ class PolarisClient:
         )
         return response.status_code != 409
 
+    # --- Polaris policy API (apache/polaris 1.7.0 spec/polaris-catalog-apis/policy-apis.yaml) ---
+    def _policies(self, prefix: str, *segments: str) -> str:
+        return "/".join([f"{self.config.catalog_uri}/polaris/v1", _q(prefix), *map(_q, segments)])
+
+    def load_policy(self, prefix: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The policy (``LoadPolicyResponse.policy``), or ``None`` if there is none (404)."""
+        url = self._policies(prefix, "namespaces", namespace, "policies", name)
+        response = self.request("GET", url, accept=(404,))
+        return None if response.status_code == 404 else response.json()["policy"]
+
+    def create_policy(self, prefix: str, namespace: str, policy: Mapping[str, Any]) -> bool:
+        """``CreatePolicyRequest`` (name, type, description, content); ``False`` if it existed."""
+        url = self._policies(prefix, "namespaces", namespace, "policies")
+        response = self.request("POST", url, json_body=dict(policy), accept=(409,))
+        return response.status_code != 409
+
+    def update_policy(
+        self, prefix: str, namespace: str, name: str, update: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``UpdatePolicyRequest`` (description, content, current-policy-version)."""
+        url = self._policies(prefix, "namespaces", namespace, "policies", name)
+        return self.request("PUT", url, json_body=dict(update)).json()["policy"]
+
+    def attach_policy(
+        self, prefix: str, namespace: str, name: str, target: Mapping[str, Any]
+    ) -> None:
+        """``AttachPolicyRequest``: ``target`` is a ``PolicyAttachmentTarget`` (type, path).
+
+        Attaching again to the same target only replaces the mapping's parameters (the spec).
+        """
+        url = self._policies(prefix, "namespaces", namespace, "policies", name, "mappings")
+        self.request("PUT", url, json_body={"target": dict(target)})
+
+    def applicable_policies(
+        self, prefix: str, namespace: Sequence[str] = (), table: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Policies in force on the catalog, a namespace or a table (inherited ones included)."""
+        params: dict[str, str] = {}
+        if namespace:
+            params["namespace"] = "\x1f".join(namespace)  # the spec's multipart separator
+        if table is not None:
+            params["target-name"] = table
+        url = self._policies(prefix, "applicable-policies")
+        found: list[dict[str, Any]] = []
+        while True:
+            body = self.request("GET", url, params=params or None).json()
+            found.extend(body.get("applicable-policies", []))
+            token = body.get("next-page-token")
+            if not token:
+                return found
+            params = {**params, "pageToken": token}
+
 
 def _error_message(response: requests.Response) -> str:
     try:

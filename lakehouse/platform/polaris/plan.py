@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from lakehouse.layers import LAYERS, Layer
+from lakehouse.maintenance.policy import (
+    DATA_COMPACTION,
+    DEFAULT_POLICY,
+    ORPHAN_FILE_REMOVAL,
+    SNAPSHOT_EXPIRY,
+    MaintenancePolicy,
+    policy_content,
+)
 from lakehouse.settings import CATALOG_NAME
 
 MANAGED_BY = "lakehouse-polaris-bootstrap"  # label and property of what the bootstrap made
+# Polaris keeps every policy in a namespace; the catalog-wide maintenance policies live here.
+POLICY_NAMESPACE = "maintenance"
+# gold keeps a month of builds to travel back to (its namespace policy overrides the catalog's).
+GOLD_POLICY = MaintenancePolicy(max_snapshot_age=timedelta(days=30), min_snapshots_to_keep=30)
 # --- privileges (NamespacePrivilege / CatalogPrivilege enums of the management spec) -----------
 # A namespace grant also covers the tables and views inside the namespace.
 WRITER_PRIVILEGES: tuple[str, ...] = (
     "NAMESPACE_FULL_METADATA",  # list/create/drop nested namespaces, read/write properties
     "TABLE_FULL_METADATA",  # create, drop, rename, list tables and evolve their metadata
     "VIEW_FULL_METADATA",  # dbt materializes bronze as views on Trino
+    "TABLE_READ_DATA",
+    "TABLE_WRITE_DATA",
+)
+# Maintenance commits new snapshots (compaction, expiry) but creates and drops nothing; it reads
+# the policies applicable to a namespace's tables (TABLE_READ_PROPERTIES in Polaris 1.7.0).
+MAINTAINER_PRIVILEGES: tuple[str, ...] = (
+    "NAMESPACE_READ_PROPERTIES",
+    "TABLE_LIST",
+    "TABLE_READ_PROPERTIES",
+    "TABLE_WRITE_PROPERTIES",
     "TABLE_READ_DATA",
     "TABLE_WRITE_DATA",
 )
@@ -86,11 +110,74 @@ class PrincipalSpec:
 
 
 @dataclass(frozen=True)
+class PolicySpec:
+    """A Polaris maintenance policy, stored in ``namespace`` and attached to ``target``.
+
+    ``target`` is the attachment's namespace path: ``()`` for the whole catalog.
+    """
+
+    name: str
+    policy_type: str
+    namespace: str
+    description: str
+    content: str  # JSON, as the policy API carries it
+    target: tuple[str, ...] = ()
+
+    def create_body(self) -> dict[str, Any]:
+        """``CreatePolicyRequest`` of the Polaris policy API."""
+        return {
+            "name": self.name,
+            "type": self.policy_type,
+            "description": self.description,
+            "content": self.content,
+        }
+
+    def attachment(self) -> dict[str, Any]:
+        """``PolicyAttachmentTarget``: the catalog, or a namespace."""
+        if not self.target:
+            return {"type": "catalog"}
+        return {"type": "namespace", "path": list(self.target)}
+
+    def __str__(self) -> str:
+        where = ".".join(self.target) if self.target else "<catalog>"
+        return f"policy {self.namespace}.{self.name} ({self.policy_type}) on {where}"
+
+
+def maintenance_policies() -> tuple[PolicySpec, ...]:
+    """The project's defaults on the catalog; gold's longer snapshot retention on its namespace."""
+    kinds = {
+        SNAPSHOT_EXPIRY: "snapshot_expiry",
+        DATA_COMPACTION: "data_compaction",
+        ORPHAN_FILE_REMOVAL: "orphan_file_removal",
+    }
+    catalog_wide = tuple(
+        PolicySpec(
+            name=name,
+            policy_type=kind,
+            namespace=POLICY_NAMESPACE,
+            description=f"lakehouse default {kind.removeprefix('system.')} (maintenance job)",
+            content=json.dumps(policy_content(kind, DEFAULT_POLICY), sort_keys=True),
+        )
+        for kind, name in kinds.items()
+    )
+    gold = PolicySpec(
+        name="gold_snapshot_expiry",
+        policy_type=SNAPSHOT_EXPIRY,
+        namespace=Layer.GOLD.value,
+        description="gold keeps a month of builds for time travel",
+        content=json.dumps(policy_content(SNAPSHOT_EXPIRY, GOLD_POLICY), sort_keys=True),
+        target=(Layer.GOLD.value,),
+    )
+    return (*catalog_wide, gold)
+
+
+@dataclass(frozen=True)
 class Plan:
     catalog: str
     namespaces: tuple[str, ...]
     catalog_roles: tuple[CatalogRoleSpec, ...]
     principals: tuple[PrincipalSpec, ...]
+    policies: tuple[PolicySpec, ...] = ()
 
 
 def _writer(layer: Layer) -> CatalogRoleSpec:
@@ -106,6 +193,14 @@ def _reader(layer: Layer) -> CatalogRoleSpec:
         name=f"{layer.value}_reader",
         description=f"list and read tables/views in namespace {layer.value}",
         grants=tuple(GrantSpec(p, (layer.value,)) for p in READER_PRIVILEGES),
+    )
+
+
+def _maintainer(layer: Layer) -> CatalogRoleSpec:
+    return CatalogRoleSpec(
+        name=f"{layer.value}_maintainer",
+        description=f"compact, expire and sweep the tables of namespace {layer.value}",
+        grants=tuple(GrantSpec(p, (layer.value,)) for p in MAINTAINER_PRIVILEGES),
     )
 
 
@@ -126,6 +221,7 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
         creator,
         *(_writer(layer) for layer in LAYERS),
         *(_reader(layer) for layer in LAYERS),
+        *(_maintainer(layer) for layer in LAYERS),
     )
     transformed = [layer for layer in LAYERS if layer is not Layer.RAW]
     principals = (
@@ -149,12 +245,18 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
             description="read-only queries over every layer",
             catalog_roles=("catalog_browser", *(f"{layer.value}_reader" for layer in LAYERS)),
         ),
+        PrincipalSpec(
+            name="table_maintainer",
+            description="nightly table maintenance (Trino procedures, Polaris policies)",
+            catalog_roles=("catalog_browser", *(f"{layer.value}_maintainer" for layer in LAYERS)),
+        ),
     )
     return Plan(
         catalog=catalog,
-        namespaces=tuple(layer.value for layer in LAYERS),
+        namespaces=(*(layer.value for layer in LAYERS), POLICY_NAMESPACE),
         catalog_roles=roles,
         principals=principals,
+        policies=maintenance_policies(),
     )
 
 

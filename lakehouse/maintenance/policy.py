@@ -1,0 +1,141 @@
+"""What maintenance keeps and compacts: the project's defaults, or Polaris' applicable policies.
+
+Polaris 1.7.0 stores maintenance policies and returns them per table (``applicable-policies``,
+table level overriding namespace overriding catalog) but runs none of them. Their content is the
+JSON of the predefined types (apache/polaris at apache-polaris-1.7.0,
+``polaris-core/src/main/resources/schemas/policies/system/<type>/2025-02-03.json``): a required
+boolean ``enable``, an optional ``version`` and a ``config`` map of free-form keys; orphan removal
+adds ``max_orphan_file_age_in_days``. The keys read from ``config`` are the ones of those schemas'
+examples (``max_snapshot_age_days``, ``min_snapshot_to_keep``, ``target_file_size_bytes``) plus
+``min_input_files``, this project's own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+SNAPSHOT_EXPIRY = "system.snapshot-expiry"
+DATA_COMPACTION = "system.data-compaction"
+ORPHAN_FILE_REMOVAL = "system.orphan-file-removal"
+POLICY_SCHEMA_VERSION = "2025-02-03"  # the only version Polaris 1.7.0 accepts
+
+
+class PolicyError(ValueError):
+    """A policy's content cannot be read; the message names the policy."""
+
+
+@dataclass(frozen=True)
+class MaintenancePolicy:
+    """Retention and compaction targets of one table."""
+
+    expire_snapshots: bool = True
+    # Snapshots younger than this stay (time travel, and a margin for the load marker).
+    max_snapshot_age: timedelta = timedelta(days=7)
+    min_snapshots_to_keep: int = 5
+    # Tags (e.g. published builds) on snapshots older than this are removed; None keeps them all.
+    max_tag_age: timedelta | None = None
+    compact: bool = True
+    target_file_size_bytes: int = 128 * 1024 * 1024
+    # A partition is rewritten once it holds this many files under a quarter of the target.
+    min_input_files: int = 5
+    remove_orphans: bool = True
+    # A file younger than this may belong to a commit still in flight: never removed.
+    orphan_min_age: timedelta = timedelta(days=3)
+
+    @property
+    def small_file_bytes(self) -> int:
+        return self.target_file_size_bytes // 4
+
+
+DEFAULT_POLICY = MaintenancePolicy()
+PolicyFor = Callable[[str], MaintenancePolicy]  # the policy of a table, by ``namespace.table``
+
+
+def policy_content(policy_type: str, policy: MaintenancePolicy) -> dict[str, Any]:
+    """The Polaris policy content (a JSON object) declaring ``policy``'s targets of one type."""
+    if policy_type == SNAPSHOT_EXPIRY:
+        config: dict[str, Any] = {
+            "max_snapshot_age_days": _in_days(policy.max_snapshot_age),
+            "min_snapshot_to_keep": policy.min_snapshots_to_keep,
+        }
+        if policy.max_tag_age is not None:
+            config["max_ref_age_days"] = _in_days(policy.max_tag_age)
+        return {
+            "version": POLICY_SCHEMA_VERSION,
+            "enable": policy.expire_snapshots,
+            "config": config,
+        }
+    if policy_type == DATA_COMPACTION:
+        config = {
+            "target_file_size_bytes": policy.target_file_size_bytes,
+            "min_input_files": policy.min_input_files,
+        }
+        return {"version": POLICY_SCHEMA_VERSION, "enable": policy.compact, "config": config}
+    if policy_type == ORPHAN_FILE_REMOVAL:
+        return {
+            "version": POLICY_SCHEMA_VERSION,
+            "enable": policy.remove_orphans,
+            "max_orphan_file_age_in_days": _in_days(policy.orphan_min_age),
+        }
+    raise PolicyError(f"{policy_type!r} is not a maintenance policy type this project declares")
+
+
+def from_applicable(
+    applicable: Iterable[Mapping[str, Any]], default: MaintenancePolicy = DEFAULT_POLICY
+) -> MaintenancePolicy:
+    """The table's policy from Polaris' ``applicable-policies`` answer; ``default`` fills gaps."""
+    policy = default
+    for entry in applicable:
+        kind, name = entry.get("policy-type"), entry.get("name")
+        try:
+            content = json.loads(entry.get("content") or "{}")
+            enabled = content["enable"]
+            config = content.get("config") or {}
+            if not isinstance(enabled, bool):
+                raise TypeError("'enable' must be true or false")
+            if kind == SNAPSHOT_EXPIRY:
+                policy = replace(
+                    policy,
+                    expire_snapshots=enabled,
+                    max_snapshot_age=_days(
+                        config, "max_snapshot_age_days", policy.max_snapshot_age
+                    ),
+                    min_snapshots_to_keep=int(
+                        config.get("min_snapshot_to_keep", policy.min_snapshots_to_keep)
+                    ),
+                    max_tag_age=_days(config, "max_ref_age_days", policy.max_tag_age),
+                )
+            elif kind == DATA_COMPACTION:
+                policy = replace(
+                    policy,
+                    compact=enabled,
+                    target_file_size_bytes=int(
+                        config.get("target_file_size_bytes", policy.target_file_size_bytes)
+                    ),
+                    min_input_files=int(config.get("min_input_files", policy.min_input_files)),
+                )
+            elif kind == ORPHAN_FILE_REMOVAL:
+                policy = replace(
+                    policy,
+                    remove_orphans=enabled,
+                    orphan_min_age=_days(
+                        content, "max_orphan_file_age_in_days", policy.orphan_min_age
+                    ),
+                )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PolicyError(f"Polaris policy {name!r} ({kind}) is malformed: {exc}") from exc
+    return policy
+
+
+def _days(source: Mapping[str, Any], key: str, fallback: Any) -> Any:
+    return timedelta(days=float(source[key])) if key in source else fallback
+
+
+def _in_days(age: timedelta) -> int | float:
+    # Polaris 1.7.0 reads max_orphan_file_age_in_days into a Java int: whole days stay integers.
+    days = age / timedelta(days=1)
+    return int(days) if days.is_integer() else days

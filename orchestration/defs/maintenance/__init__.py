@@ -1,0 +1,1 @@
+"""Table maintenance: the nightly job and the table-health checks."""
