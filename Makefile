@@ -77,9 +77,9 @@ run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer
 land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=partners DATE=2024-01-01)
 	$(RUN) python -m orchestration.land --source "$(SOURCE)" --date "$(DATE)"
 
-.PHONY: query
-query: $(UV) ## One SQL query on the embedded DuckDB (make query SQL="select * from raw.quarantine")
-	@$(RUN) python -m lakehouse.query "$(SQL)"
+.PHONY: sql
+sql: $(UV) ## SQL shell on raw/silver/gold, never blocking a run (SQL="select ..." runs one; AS_OF=<tag>)
+	@$(RUN) python -m lakehouse.sql $(if $(SQL),--sql "$(SQL)") $(if $(AS_OF),--as-of "$(AS_OF)")
 
 .PHONY: test
 test: manifest ## Run the test suite

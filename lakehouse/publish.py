@@ -103,7 +103,9 @@ def snapshot_of_build(table: Table, build_id: str) -> int | None:
     return None
 
 
-def write_snapshot(catalog: Catalog, identifier: str, batches: pa.RecordBatchReader, build_id: str) -> int:
+def write_snapshot(
+    catalog: Catalog, identifier: str, batches: pa.RecordBatchReader, build_id: str
+) -> int:
     """Replace the table's rows with ``batches`` in one snapshot (creating or evolving the table)."""
     try:
         table = catalog.load_table(identifier)

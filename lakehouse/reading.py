@@ -78,7 +78,11 @@ def resolve_snapshot(catalog: Catalog, table: Table, name: str, as_of: AsOf = No
 
 
 def read(
-    table: str, as_of: AsOf = None, *, catalog: Catalog | None = None, settings: Settings | None = None
+    table: str,
+    as_of: AsOf = None,
+    *,
+    catalog: Catalog | None = None,
+    settings: Settings | None = None,
 ) -> pa.Table:
     """``table`` (``<layer>.<table>``) as Arrow, at its published state or as of ``as_of``."""
     catalog = catalog or get_catalog(settings or Settings.from_env())
@@ -96,7 +100,11 @@ def scan_sql(table: Table, snapshot_id: int | None) -> str:
 
 
 def relation(
-    conn: duckdb.DuckDBPyConnection, table: str, as_of: AsOf = None, *, catalog: Catalog | None = None
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    as_of: AsOf = None,
+    *,
+    catalog: Catalog | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """``table`` as a lazy DuckDB relation on ``conn`` (iceberg extension loaded by the caller,
     e.g. ``lakehouse.engine.load_extensions``), resolved like :func:`read`."""
