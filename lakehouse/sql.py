@@ -50,6 +50,7 @@ def run(conn: duckdb.DuckDBPyConnection, statement: str, max_rows: int) -> None:
     result = conn.sql(statement)
     if result is not None:  # a statement without rows prints nothing
         result.show(max_rows=max_rows, max_width=10_000, max_col_width=240)
+    sys.stdout.flush()  # a shell on a pipe (another program, a test) gets each answer at once
 
 
 def shell(conn: duckdb.DuckDBPyConnection, max_rows: int) -> None:
