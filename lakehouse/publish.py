@@ -33,15 +33,13 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
 from lakehouse.catalog import ensure_namespace, get_catalog, table_identifier
-from lakehouse.layers import Layer
+from lakehouse.layers import PUBLISHED_LAYERS, Layer, staging_namespace
 from lakehouse.registry import BuildRecord, record_builds, recorded_tables
 from lakehouse.settings import Profile, Settings
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_LAYERS = (Layer.SILVER, Layer.GOLD)
 BUILD_ID_PROPERTY = "lakehouse.build-id"
-STAGING_SUFFIX = "_staging"  # the cluster's dbt builds silver/gold into <layer>_staging first
 
 
 def build_tag(build_id: str, when: datetime) -> str:
@@ -78,7 +76,7 @@ class StagingBuild:
         self.catalog = catalog
 
     def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader:
-        staged = self.catalog.load_table(f"{layer.value}{STAGING_SUFFIX}.{name}")
+        staged = self.catalog.load_table(f"{staging_namespace(layer)}.{name}")
         return staged.scan().to_arrow_batch_reader()
 
 

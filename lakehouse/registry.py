@@ -16,8 +16,9 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
-REGISTRY_NAMESPACE = "publish"
-REGISTRY_TABLE = f"{REGISTRY_NAMESPACE}.builds"
+from lakehouse.layers import PUBLISH_NAMESPACE
+
+REGISTRY_TABLE = f"{PUBLISH_NAMESPACE}.builds"
 
 SCHEMA = pa.schema(
     [
@@ -47,7 +48,7 @@ def registry(catalog: Catalog, *, create: bool = False) -> Table | None:
     except NoSuchTableError:
         if not create:
             return None
-    catalog.create_namespace_if_not_exists(REGISTRY_NAMESPACE)
+    catalog.create_namespace_if_not_exists(PUBLISH_NAMESPACE)
     return catalog.create_table_if_not_exists(REGISTRY_TABLE, schema=SCHEMA)
 
 

@@ -18,7 +18,8 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from lakehouse.catalog import get_catalog
-from lakehouse.publish import BUILD_ID_PROPERTY, PUBLISHED_LAYERS
+from lakehouse.layers import PUBLISHED_LAYERS
+from lakehouse.publish import BUILD_ID_PROPERTY
 from lakehouse.reading import ReadError, load, resolve_snapshot
 from lakehouse.registry import BuildRecord, record_builds
 from lakehouse.settings import Settings

@@ -40,6 +40,9 @@ from tests.infrastructure.secret_store_double import MemorySecretStore
 M, C = MANAGEMENT_BASE, CATALOG_BASE
 PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader")
 LAYERS = ("raw", "bronze", "silver", "gold")
+# dbt-trino builds and tests silver/gold in staging; the code location publishes them and records
+# each build in publish.builds (write-audit-publish, lakehouse/publish.py).
+NAMESPACES = (*LAYERS, "silver_staging", "gold_staging", "publish")
 # Written out here, not imported, so a change to the grant model shows up as a test change.
 WRITER = (
     "NAMESPACE_FULL_METADATA",
@@ -61,27 +64,31 @@ CATALOG_ROLES = {
     "catalog_browser": [{"type": "catalog", "privilege": "NAMESPACE_LIST"}],
     "namespace_creator": [{"type": "catalog", "privilege": "NAMESPACE_CREATE"}],
     **{
-        f"{layer}_writer": [
-            {"type": "namespace", "namespace": [layer], "privilege": p} for p in WRITER
-        ]
-        for layer in LAYERS
+        f"{ns}_writer": [{"type": "namespace", "namespace": [ns], "privilege": p} for p in WRITER]
+        for ns in NAMESPACES
     },
     **{
-        f"{layer}_reader": [
-            {"type": "namespace", "namespace": [layer], "privilege": p} for p in READER
-        ]
-        for layer in LAYERS
+        f"{ns}_reader": [{"type": "namespace", "namespace": [ns], "privilege": p} for p in READER]
+        for ns in NAMESPACES
     },
 }
 ROLES_OF = {
-    "ingestion_writer": ["catalog_browser", "raw_writer"],
+    "ingestion_writer": [
+        "catalog_browser",
+        "raw_writer",
+        "silver_staging_reader",
+        "gold_staging_reader",
+        "silver_writer",
+        "gold_writer",
+        "publish_writer",
+    ],
     "dbt_transformer": [
         "catalog_browser",
         "namespace_creator",
         "raw_reader",
         "bronze_writer",
-        "silver_writer",
-        "gold_writer",
+        "silver_staging_writer",
+        "gold_staging_writer",
     ],
     "trino_reader": [
         "catalog_browser",
@@ -89,6 +96,7 @@ ROLES_OF = {
         "bronze_reader",
         "silver_reader",
         "gold_reader",
+        "publish_reader",
     ],
 }
 PROPS = "<properties>"
@@ -148,7 +156,7 @@ def expected_first_run() -> list[tuple[str, str, Any]]:
         ("POST", f"{M}/catalogs", catalog),
         ("GET", f"{C}/v1/config?warehouse=lakehouse", None),
         ("GET", f"{C}/v1/lakehouse/namespaces", None),
-        *[("POST", f"{C}/v1/lakehouse/namespaces", {"namespace": [ns]}) for ns in LAYERS],
+        *[("POST", f"{C}/v1/lakehouse/namespaces", {"namespace": [ns]}) for ns in NAMESPACES],
         ("GET", f"{M}/principal-roles", None),
         *[
             ("POST", f"{M}/principal-roles", {"principalRole": {"name": p, "properties": PROPS}})
@@ -240,16 +248,29 @@ def test_grant_model_is_least_privilege() -> None:
         return {(g.namespace, g.privilege) for r in spec.catalog_roles for g in roles[r].grants}
 
     assert not {p for _, p in privileges("trino_reader")} & writes
-    assert {ns for ns, p in privileges("ingestion_writer") if p in writes} == {("raw",)}
-    assert {ns for ns, p in privileges("dbt_transformer") if p in writes} == {
-        ("bronze",),
+    # the code location lands raw and publishes audited builds (and their registry)
+    assert {ns for ns, p in privileges("ingestion_writer") if p in writes} == {
+        ("raw",),
         ("silver",),
         ("gold",),
+        ("publish",),
+    }
+    assert {ns for ns, p in privileges("ingestion_writer") if p == "TABLE_READ_DATA"} >= {
+        ("silver_staging",),
+        ("gold_staging",),
+    }
+    # dbt builds and tests in staging: it cannot write what consumers read
+    assert {ns for ns, p in privileges("dbt_transformer") if p in writes} == {
+        ("bronze",),
+        ("silver_staging",),
+        ("gold_staging",),
         (),  # NAMESPACE_CREATE on the catalog
     }
     assert ((("raw",), "TABLE_READ_DATA")) in privileges("dbt_transformer")
+    # readers never see unaudited data
     assert {ns for ns, p in privileges("trino_reader") if p == "TABLE_READ_DATA"} == {
-        (layer,) for layer in LAYERS
+        *((layer,) for layer in LAYERS),
+        ("publish",),
     }
 
 

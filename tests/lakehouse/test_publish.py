@@ -18,7 +18,8 @@ from pyiceberg.exceptions import ValidationError
 import lakehouse
 from lakehouse import rollback
 from lakehouse.catalog import get_catalog
-from lakehouse.publish import STAGING_SUFFIX, publish_build
+from lakehouse.layers import STAGING_SUFFIX
+from lakehouse.publish import publish_build
 from lakehouse.reading import ReadError
 from lakehouse.registry import REGISTRY_TABLE, current_records
 from lakehouse.settings import Settings

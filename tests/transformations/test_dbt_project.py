@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from lakehouse.publish import PUBLISHED_LAYERS, STAGING_SUFFIX
+from lakehouse.layers import PUBLISHED_LAYERS, STAGING_SUFFIX
 
 if TYPE_CHECKING:
     from tests.transformations.conftest import (

@@ -4,7 +4,7 @@
 
     Write-audit-publish on Trino: silver and gold are built and tested in `<layer>_staging`;
     only a build whose blocking tests pass is published into `silver`/`gold` by the code location
-    (lakehouse/publish.py: PUBLISHED_LAYERS, STAGING_SUFFIX). On DuckDB the database file itself
+    (lakehouse/publish.py; the names: lakehouse/layers.py PUBLISHED_LAYERS, STAGING_SUFFIX). On DuckDB the database file itself
     is the private working copy, so the names stay as they are.
 -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}

@@ -5,7 +5,8 @@ chart, or ``make up``), or import :func:`bootstrap`. With the root principal's c
 makes the catalog service match :func:`default_plan`:
 
 * the INTERNAL catalog ``lakehouse`` on S3 (MinIO), with credential vending OFF;
-* the namespaces ``raw``, ``bronze``, ``silver``, ``gold`` (Iceberg REST API, as root);
+* the namespaces ``raw``, ``bronze``, ``silver``, ``gold``, the staging namespaces dbt builds
+  silver/gold in, and ``publish`` (the build registry) (Iceberg REST API, as root);
 * one principal per workload (``ingestion_writer``, ``dbt_transformer``, ``trino_reader``), a
   principal role of the same name assigned to it, and catalog roles per layer and access level
   (``raw_writer``, ``raw_reader``, ...) holding namespace grants;

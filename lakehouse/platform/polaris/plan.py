@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse.layers import LAYERS, Layer
+from lakehouse.layers import LAYERS, PUBLISH_NAMESPACE, PUBLISHED_LAYERS, staging_namespace
 from lakehouse.settings import CATALOG_NAME
 
 MANAGED_BY = "lakehouse-polaris-bootstrap"  # label and property of what the bootstrap made
@@ -93,20 +93,26 @@ class Plan:
     principals: tuple[PrincipalSpec, ...]
 
 
-def _writer(layer: Layer) -> CatalogRoleSpec:
+def _writer(namespace: str) -> CatalogRoleSpec:
     return CatalogRoleSpec(
-        name=f"{layer.value}_writer",
-        description=f"create, change, drop and write tables/views in namespace {layer.value}",
-        grants=tuple(GrantSpec(p, (layer.value,)) for p in WRITER_PRIVILEGES),
+        name=f"{namespace}_writer",
+        description=f"create, change, drop and write tables/views in namespace {namespace}",
+        grants=tuple(GrantSpec(p, (namespace,)) for p in WRITER_PRIVILEGES),
     )
 
 
-def _reader(layer: Layer) -> CatalogRoleSpec:
+def _reader(namespace: str) -> CatalogRoleSpec:
     return CatalogRoleSpec(
-        name=f"{layer.value}_reader",
-        description=f"list and read tables/views in namespace {layer.value}",
-        grants=tuple(GrantSpec(p, (layer.value,)) for p in READER_PRIVILEGES),
+        name=f"{namespace}_reader",
+        description=f"list and read tables/views in namespace {namespace}",
+        grants=tuple(GrantSpec(p, (namespace,)) for p in READER_PRIVILEGES),
     )
+
+
+def namespaces() -> tuple[str, ...]:
+    """The layers, the staging namespaces dbt builds published layers in, and the registry's."""
+    staging = (staging_namespace(layer) for layer in PUBLISHED_LAYERS)
+    return (*(layer.value for layer in LAYERS), *staging, PUBLISH_NAMESPACE)
 
 
 def default_plan(catalog: str = CATALOG_NAME) -> Plan:
@@ -124,35 +130,52 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
     roles = (
         browser,
         creator,
-        *(_writer(layer) for layer in LAYERS),
-        *(_reader(layer) for layer in LAYERS),
+        *(_writer(namespace) for namespace in namespaces()),
+        *(_reader(namespace) for namespace in namespaces()),
     )
-    transformed = [layer for layer in LAYERS if layer is not Layer.RAW]
+    # Write-audit-publish: dbt writes bronze and the staging namespaces; only the code location
+    # (after the build's tests passed) writes the published layers and the registry, and readers
+    # never see staging.
+    staging = [staging_namespace(layer) for layer in PUBLISHED_LAYERS]
+    published = [layer.value for layer in PUBLISHED_LAYERS]
     principals = (
         PrincipalSpec(
             name="ingestion_writer",
-            description="dlt ingestion: lands source data in raw",
-            catalog_roles=("catalog_browser", "raw_writer"),
+            description=(
+                "the code location: dlt lands source data in raw; the publish step copies an "
+                "audited build from staging into silver/gold and records it in publish.builds"
+            ),
+            catalog_roles=(
+                "catalog_browser",
+                "raw_writer",
+                *(f"{namespace}_reader" for namespace in staging),
+                *(f"{namespace}_writer" for namespace in (*published, PUBLISH_NAMESPACE)),
+            ),
         ),
         PrincipalSpec(
             name="dbt_transformer",
-            description="dbt (through Trino): reads raw, builds bronze/silver/gold",
+            description="dbt (through Trino): reads raw, builds bronze and silver/gold staging",
             catalog_roles=(
                 "catalog_browser",
                 "namespace_creator",
                 "raw_reader",
-                *(f"{layer.value}_writer" for layer in transformed),
+                "bronze_writer",
+                *(f"{namespace}_writer" for namespace in staging),
             ),
         ),
         PrincipalSpec(
             name="trino_reader",
             description="read-only queries over every layer",
-            catalog_roles=("catalog_browser", *(f"{layer.value}_reader" for layer in LAYERS)),
+            catalog_roles=(
+                "catalog_browser",
+                *(f"{layer.value}_reader" for layer in LAYERS),
+                f"{PUBLISH_NAMESPACE}_reader",
+            ),
         ),
     )
     return Plan(
         catalog=catalog,
-        namespaces=tuple(layer.value for layer in LAYERS),
+        namespaces=namespaces(),
         catalog_roles=roles,
         principals=principals,
     )
