@@ -81,6 +81,10 @@ land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=
 sql: $(UV) ## SQL shell on raw/silver/gold, never blocking a run (SQL="select ..." runs one; AS_OF=<tag>)
 	@$(RUN) python -m lakehouse.sql $(if $(SQL),--sql "$(SQL)") $(if $(AS_OF),--as-of "$(AS_OF)")
 
+.PHONY: rollback
+rollback: $(UV) ## Roll TABLE back to tag TO, saying what changes first (no TO: list the tags; YES=1)
+	@$(RUN) python -m lakehouse.rollback "$(TABLE)" $(if $(TO),--to "$(TO)") $(if $(YES),--yes)
+
 .PHONY: test
 test: manifest ## Run the test suite
 	$(RUN) pytest -q $(PYTEST_ARGS)
