@@ -157,7 +157,7 @@ def test_rollback_without_confirmation_changes_nothing(published, monkeypatch, c
 
 def test_a_reader_holding_the_shell_open_does_not_block_a_run(defs, published):
     """Issue 15: a reader (make sql) stays connected and queries while a run writes."""
-    _, instance, *_ = published
+    settings, instance, *_ = published
     reader = subprocess.Popen(
         [sys.executable, "-m", "lakehouse.sql"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -167,18 +167,24 @@ def test_a_reader_holding_the_shell_open_does_not_block_a_run(defs, published):
     writer.start()
     answered_during_run = 0
     while writer.is_alive():
-        reader.stdin.write("select 'rows:' || count(*) from gold.fct_orders;\n")
+        reader.stdin.write("select 'rows:' || count(*) as answer from gold.fct_orders;\n")
         reader.stdin.flush()
         while "rows:" not in (line := reader.stdout.readline()):
             assert line, reader.stderr.read()  # the shell died
         answered_during_run += writer.is_alive()
     writer.join()
-    out, err = reader.communicate("select 'after:' || count(*) from gold.fct_orders;\n")
+    out, err = reader.communicate("select 'after:' || count(*) as answer from gold.fct_orders;\n")
     assert reader.returncode == 0, err
     assert outcome["run"].success
     assert answered_during_run >= 1
-    # after the run the shell (a new view resolution) sees day 3's published build
     assert "after:" in out
+    # a shell opened after the run sees day 3's published build, which is what dbt built
+    after = subprocess.run(
+        [sys.executable, "-m", "lakehouse.sql", "--sql",
+         "select 'after:' || count(*) as answer from gold.fct_orders"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert f"after:{len(built(settings, Layer.GOLD)['fct_orders'])} " in after.stdout
 
 
 def test_a_build_whose_blocking_check_fails_publishes_nothing(defs, published):
