@@ -25,6 +25,7 @@ from lakehouse.catalog import get_catalog
 from lakehouse.layers import Layer
 from lakehouse.registry import current_records, recorded_tables
 from lakehouse.settings import Settings
+from tests.orchestration.conftest import embedded_lakehouse
 
 pytestmark = pytest.mark.slow
 
@@ -67,21 +68,16 @@ def catalog_names(settings: Settings, namespace: str) -> set[str]:
 @pytest.fixture(scope="module")
 def published(defs, tmp_path_factory):
     """Day 1, then day 2; what dbt built after each, and each run's build tag."""
-    tmp = tmp_path_factory.mktemp("publish")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LAKEHOUSE_PROFILE", "local")
-        mp.setenv("LAKEHOUSE_DATA_DIR", str(tmp / "data"))
-        settings = Settings.from_env()
-        with dg.instance_for_test() as instance:
-            gold_after, tags = [], []
-            for day in (DAY1, DAY2):
-                result = run(defs, instance, day)
-                assert result.success
-                gold_after.append(built(settings, Layer.GOLD))
-                records = recorded_tables(get_catalog(settings), result.run_id)
-                assert len({r.tag for r in records.values()}) == 1
-                tags.append(next(iter(records.values())).tag)
-            yield settings, instance, gold_after, tags
+    with embedded_lakehouse(tmp_path_factory, "publish") as (settings, instance):
+        gold_after, tags = [], []
+        for day in (DAY1, DAY2):
+            result = run(defs, instance, day)
+            assert result.success
+            gold_after.append(built(settings, Layer.GOLD))
+            records = recorded_tables(get_catalog(settings), result.run_id)
+            assert len({r.tag for r in records.values()}) == 1
+            tags.append(next(iter(records.values())).tag)
+        yield settings, instance, gold_after, tags
 
 
 def test_catalog_lists_raw_silver_and_gold(published):
