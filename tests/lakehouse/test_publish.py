@@ -18,9 +18,10 @@ from pyiceberg.exceptions import ValidationError
 import lakehouse
 from lakehouse import rollback
 from lakehouse.catalog import get_catalog
+from lakehouse.engine import load_extensions
 from lakehouse.layers import STAGING_SUFFIX
 from lakehouse.publish import publish_build
-from lakehouse.reading import ReadError
+from lakehouse.reading import ReadError, relation
 from lakehouse.registry import REGISTRY_TABLE, current_records
 from lakehouse.settings import Settings
 
@@ -170,3 +171,15 @@ def test_cluster_path_publishes_the_staging_tables(
     published = publish_build(settings, "cluster-run", [["gold", "daily_revenue"]])
     assert published is not None
     assert rows(lakehouse.read("gold.daily_revenue", settings=settings)) == [("2024-01-01", 4)]
+
+
+def test_relation_reads_lazily_in_duckdb_as_of_a_tag(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    first = publish_build(lakehouse_env, "run-1", BOTH)
+    build(lakehouse_env, "insert into gold.revenue values (date '2024-01-03', 1)")
+    publish_build(lakehouse_env, "run-2", BOTH)
+    conn = duckdb.connect()
+    load_extensions(conn)
+    then = relation(conn, "gold.revenue", as_of=first.tag)
+    assert then.aggregate("count(*), sum(net_revenue)").fetchall() == [(2, Decimal("17.75"))]
+    assert relation(conn, "gold.revenue").aggregate("count(*)").fetchall() == [(3,)]
