@@ -95,7 +95,7 @@ def where_to_look(settings: Settings, source: str, day: str, table: str) -> list
         f"where source = '{source}' and ingest_date = '{day}'"
     )
     return [
-        "Query the results (make sql: DuckDB over the Iceberg tables, never blocking a run):",
+        "Query the results (DuckDB over the Iceberg tables; it never blocks a run):",
         f'  {env}make sql SQL="select * from raw.{table} limit 20"',
         f'  {env}make sql SQL="{quarantine}"',
         "The run and its logs: make dev, then Runs (http://localhost:3000).",
