@@ -192,7 +192,8 @@ def test_a_build_whose_blocking_check_fails_publishes_nothing(defs, published):
     clean = orders.current_snapshot().snapshot_id
     # A planted bad row: a status outside stg_orders' accepted values (an error-level test),
     # delivered on day 2 so the forced rebuild of day 2 reads it.
-    day2 = orders.scan(row_filter=f"_arrived_at >= '{DAY2}T00:00:00+00:00'").to_arrow().slice(0, 1)
+    on_day2 = f"_arrived_at >= '{DAY2}T00:00:00+00:00' and _arrived_at < '{DAY3}T00:00:00+00:00'"
+    day2 = orders.scan(row_filter=on_day2).to_arrow().slice(0, 1)
     orders.append(
         day2.set_column(day2.schema.get_field_index("status"), "status", pa.array(["bogus"]))
     )
