@@ -97,9 +97,13 @@ land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=
 maintain: manifest ## Maintain every Iceberg table once: compact, expire snapshots, remove orphans
 	$(RUN) dagster job execute -m orchestration.definitions -j table_maintenance_job
 
-.PHONY: query
-query: $(UV) ## One SQL query on the embedded DuckDB (make query SQL="select * from raw.quarantine")
-	@$(RUN) python -m lakehouse.query "$(SQL)"
+.PHONY: sql
+sql: $(UV) ## SQL shell on raw/silver/gold, never blocking a run (SQL="select ..." runs one; AS_OF=<tag>)
+	@$(RUN) python -m lakehouse.sql $(if $(SQL),--sql "$(SQL)") $(if $(AS_OF),--as-of "$(AS_OF)")
+
+.PHONY: rollback
+rollback: $(UV) ## Roll TABLE back to tag TO, saying what changes first (no TO: list the tags; YES=1)
+	@$(RUN) python -m lakehouse.rollback "$(TABLE)" $(if $(TO),--to "$(TO)") $(if $(YES),--yes)
 
 .PHONY: test
 test: manifest ## Run the test suite
@@ -116,9 +120,13 @@ format: setup ## ruff format and autofix
 	$(RUN) ruff check --fix .
 
 DOCS_PORT ?= 8090
-.PHONY: docs
-docs: manifest ## dbt docs generate + serve for the local profile (http://localhost:8090; DOCS_PORT=...)
-	$(DBT) docs generate --target local --target-path target/local
+.PHONY: docs docs-build
+# --no-compile --empty-catalog: the site is built from the project alone, never opening the
+# pipeline's DuckDB file, so it can be built while a run writes (column types come from the yml).
+docs-build: manifest ## Build the dbt docs site of the local profile without touching the DuckDB file
+	$(DBT) docs generate --target local --target-path target/local --no-compile --empty-catalog
+
+docs: docs-build ## dbt docs generate + serve for the local profile (http://localhost:8090; DOCS_PORT=...)
 	$(DBT) docs serve --target local --target-path target/local --port $(DOCS_PORT)
 
 .PHONY: bench

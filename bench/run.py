@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from bench import codeloc
 from bench.generate import business_dates, generate
 from bench.measure import Measurement, run_measured
+from bench.publish import measure_publish
 from ingestion.shop.generator import TABLES
 
 RESULTS = Path(__file__).with_name("results")
@@ -95,6 +96,12 @@ def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
     print(f"   (c) one more day     {incremental.seconds:8.1f}s  {incremental.peak_rss_mb:7.0f} MB")
     fixed = pipeline(recording, data_dir, dates[days], dates[days], "no new data")
     print(f"   (d) no new data      {fixed.seconds:8.1f}s  {fixed.peak_rss_mb:7.0f} MB", flush=True)
+    publish = measure_publish(data_dir, dates[0], dates[days - 1])
+    print(
+        f"   (e) publish          {publish['publish_seconds']:8.1f}s  "
+        f"{publish['publish_over_dbt']:.2f}x its dbt build ({publish['dbt_build_seconds']:.1f}s)",
+        flush=True,
+    )
 
     loaded = sum(rows.values()) - sum(
         pq.ParquetFile(recording / t / f"{dates[days]}.parquet").metadata.num_rows for t in TABLES
@@ -115,6 +122,7 @@ def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
         "pipeline_rows_per_second": loaded / full.seconds,
         "floor_rows_per_second": loaded / floor.seconds,
         "gold_matches_floor": matches,
+        "publish": publish,
     }
 
 
@@ -152,6 +160,13 @@ def report(results: dict) -> None:
             f"| {r['full_over_floor']:.1f}x | {r['incremental_day']['seconds']:.1f}s "
             f"| {r['no_new_data']['seconds']:.1f}s | {r['incremental_over_fixed']:.2f}x "
             f"| {r['full_pipeline']['peak_rss_mb']:.0f} MB | {r['gold_matches_floor']} |"
+        )
+    for r in results["scales"]:
+        p = r["publish"]
+        print(
+            f"publish at scale {r['scale_factor']}: {p['publish_seconds']:.1f}s for "
+            f"{p['published_tables']} silver/gold tables = {p['publish_over_dbt']:.2f}x the dbt "
+            f"build of the same dates ({p['dbt_build_seconds']:.1f}s)"
         )
     if series := results.get("series"):
         print(

@@ -8,7 +8,8 @@ and correctly:
   file in the table folder (which could expose a commit that the catalog never accepted).
 
 Each raw Iceberg table becomes a view ``raw.<table>`` in the DuckDB database, refreshed every time
-a connection is opened, so dbt and ad-hoc queries see the catalog's current snapshot.
+a connection is opened, so dbt sees the catalog's current snapshot (consumers read through
+``lakehouse.read`` and ``make sql`` instead, which never open the pipeline's file).
 """
 
 from __future__ import annotations

@@ -13,3 +13,14 @@ class Layer(StrEnum):
 
 
 LAYERS: tuple[Layer, ...] = tuple(Layer)
+
+# Write-audit-publish (lakehouse/publish.py): consumers read these layers only as published builds.
+PUBLISHED_LAYERS: tuple[Layer, ...] = (Layer.SILVER, Layer.GOLD)
+# On Trino, dbt builds and tests a published layer in its staging namespace first.
+STAGING_SUFFIX = "_staging"
+# The namespace of the build registry (lakehouse/registry.py).
+PUBLISH_NAMESPACE = "publish"
+
+
+def staging_namespace(layer: Layer) -> str:
+    return f"{layer.value}{STAGING_SUFFIX}"

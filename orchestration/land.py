@@ -95,9 +95,9 @@ def where_to_look(settings: Settings, source: str, day: str, table: str) -> list
         f"where source = '{source}' and ingest_date = '{day}'"
     )
     return [
-        "Query the results (DuckDB over the raw Iceberg tables):",
-        f'  {env}make query SQL="select * from raw.{table} limit 20"',
-        f'  {env}make query SQL="{quarantine}"',
+        "Query the results (DuckDB over the Iceberg tables; it never blocks a run):",
+        f'  {env}make sql SQL="select * from raw.{table} limit 20"',
+        f'  {env}make sql SQL="{quarantine}"',
         "The run and its logs: make dev, then Runs (http://localhost:3000).",
     ]
 

@@ -23,6 +23,7 @@ import pytest
 from lakehouse.catalog import get_catalog
 from lakehouse.paths import DBT_PROJECT_DIR
 from lakehouse.platform.polaris import BootstrapSettings, PolarisClient, bootstrap, default_plan
+from lakehouse.publish import publish_build
 from lakehouse.settings import Settings
 from tests.containers.docker_env import docker_status
 from tests.containers.stack import Stack
@@ -179,7 +180,13 @@ def test_dbt_build_on_trino_then_query_gold(
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
 
+    # Write-audit-publish: dbt built and tested gold in gold_staging; consumers see it in gold
+    # only after the code location (as ingestion_writer) publishes the build.
     gold_models = {p.stem for p in (DBT_PROJECT_DIR / "models" / "gold").glob("*.sql")}
+    staged = {row[0] for row in trino_rows(lakehouse_stack, "SHOW TABLES FROM gold_staging")}
+    assert gold_models <= staged
+    publisher = Settings.from_env(lakehouse_stack.client_env("ingestion_writer", tmp_path))
+    publish_build(publisher, "container-test", [["gold", name] for name in gold_models])
     gold_tables = {row[0] for row in trino_rows(lakehouse_stack, "SHOW TABLES FROM gold")}
     assert gold_models <= gold_tables
     counts = {

@@ -40,7 +40,10 @@ from tests.infrastructure.secret_store_double import MemorySecretStore
 M, C = MANAGEMENT_BASE, CATALOG_BASE
 PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader", "table_maintainer")
 LAYERS = ("raw", "bronze", "silver", "gold")
-NAMESPACES = (*LAYERS, "maintenance")  # maintenance: where the catalog-wide policies live
+# dbt-trino builds and tests silver/gold in staging; the code location publishes them and records
+# each build in publish.builds (write-audit-publish, lakehouse/publish.py).
+DATA_NAMESPACES = (*LAYERS, "silver_staging", "gold_staging", "publish")
+NAMESPACES = (*DATA_NAMESPACES, "maintenance")  # maintenance: where the catalog-wide policies live
 # (policy namespace, name, type, attached to (namespace path; () = the catalog), content)
 POLICIES = (
     (
@@ -113,33 +116,37 @@ CATALOG_ROLES = {
     "catalog_browser": [{"type": "catalog", "privilege": "NAMESPACE_LIST"}],
     "namespace_creator": [{"type": "catalog", "privilege": "NAMESPACE_CREATE"}],
     **{
-        f"{layer}_writer": [
-            {"type": "namespace", "namespace": [layer], "privilege": p} for p in WRITER
-        ]
-        for layer in LAYERS
+        f"{ns}_writer": [{"type": "namespace", "namespace": [ns], "privilege": p} for p in WRITER]
+        for ns in DATA_NAMESPACES
     },
     **{
-        f"{layer}_reader": [
-            {"type": "namespace", "namespace": [layer], "privilege": p} for p in READER
-        ]
-        for layer in LAYERS
+        f"{ns}_reader": [{"type": "namespace", "namespace": [ns], "privilege": p} for p in READER]
+        for ns in DATA_NAMESPACES
     },
     **{
-        f"{layer}_maintainer": [
-            {"type": "namespace", "namespace": [layer], "privilege": p} for p in MAINTAINER
+        f"{ns}_maintainer": [
+            {"type": "namespace", "namespace": [ns], "privilege": p} for p in MAINTAINER
         ]
-        for layer in LAYERS
+        for ns in DATA_NAMESPACES
     },
 }
 ROLES_OF = {
-    "ingestion_writer": ["catalog_browser", "raw_writer"],
+    "ingestion_writer": [
+        "catalog_browser",
+        "raw_writer",
+        "silver_staging_reader",
+        "gold_staging_reader",
+        "silver_writer",
+        "gold_writer",
+        "publish_writer",
+    ],
     "dbt_transformer": [
         "catalog_browser",
         "namespace_creator",
         "raw_reader",
         "bronze_writer",
-        "silver_writer",
-        "gold_writer",
+        "silver_staging_writer",
+        "gold_staging_writer",
     ],
     "trino_reader": [
         "catalog_browser",
@@ -147,6 +154,7 @@ ROLES_OF = {
         "bronze_reader",
         "silver_reader",
         "gold_reader",
+        "publish_reader",
     ],
     "table_maintainer": [
         "catalog_browser",
@@ -154,6 +162,9 @@ ROLES_OF = {
         "bronze_maintainer",
         "silver_maintainer",
         "gold_maintainer",
+        "silver_staging_maintainer",
+        "gold_staging_maintainer",
+        "publish_maintainer",
     ],
 }
 PROPS = "<properties>"
@@ -325,16 +336,29 @@ def test_grant_model_is_least_privilege() -> None:
         return {(g.namespace, g.privilege) for r in spec.catalog_roles for g in roles[r].grants}
 
     assert not {p for _, p in privileges("trino_reader")} & writes
-    assert {ns for ns, p in privileges("ingestion_writer") if p in writes} == {("raw",)}
-    assert {ns for ns, p in privileges("dbt_transformer") if p in writes} == {
-        ("bronze",),
+    # the code location lands raw and publishes audited builds (and their registry)
+    assert {ns for ns, p in privileges("ingestion_writer") if p in writes} == {
+        ("raw",),
         ("silver",),
         ("gold",),
+        ("publish",),
+    }
+    assert {ns for ns, p in privileges("ingestion_writer") if p == "TABLE_READ_DATA"} >= {
+        ("silver_staging",),
+        ("gold_staging",),
+    }
+    # dbt builds and tests in staging: it cannot write what consumers read
+    assert {ns for ns, p in privileges("dbt_transformer") if p in writes} == {
+        ("bronze",),
+        ("silver_staging",),
+        ("gold_staging",),
         (),  # NAMESPACE_CREATE on the catalog
     }
     assert ((("raw",), "TABLE_READ_DATA")) in privileges("dbt_transformer")
+    # readers never see unaudited data
     assert {ns for ns, p in privileges("trino_reader") if p == "TABLE_READ_DATA"} == {
-        (layer,) for layer in LAYERS
+        *((layer,) for layer in LAYERS),
+        ("publish",),
     }
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import dagster as dg
 import pytest
 
 
@@ -14,3 +17,16 @@ def defs():
     from orchestration.definitions import defs
 
     return defs
+
+
+@contextmanager
+def embedded_lakehouse(tmp_path_factory: pytest.TempPathFactory, name: str):
+    """The embedded default in a fresh temporary data folder, with a Dagster test instance."""
+    from lakehouse.settings import Settings
+
+    tmp = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAKEHOUSE_PROFILE", "local")
+        mp.setenv("LAKEHOUSE_DATA_DIR", str(tmp / "data"))
+        with dg.instance_for_test() as instance:
+            yield Settings.from_env(), instance

@@ -100,12 +100,12 @@ def test_land_loads_one_source_for_one_date_and_says_where_to_look(defs, landed:
         "a changed file loads again)."
     ) in again.stdout.splitlines()
 
-    # The printed query commands work (make query runs lakehouse.query).
-    queries = [line.split('make query SQL="', 1)[1][:-1] for line in lines if "make query" in line]
+    # The printed query commands work (make sql SQL=... runs lakehouse.sql --sql ...).
+    queries = [line.split('make sql SQL="', 1)[1][:-1] for line in lines if "make sql" in line]
     assert len(queries) == 2
-    table = run("lakehouse.query", queries[0])
+    table = run("lakehouse.sql", "--sql", queries[0])
     assert table.returncode == 0 and "Main Street" in table.stdout and "Harbour" in table.stdout
-    quarantine = run("lakehouse.query", queries[1])
+    quarantine = run("lakehouse.sql", "--sql", queries[1])
     assert quarantine.returncode == 0, quarantine.stderr
     assert UNMATCHED in quarantine.stdout and "x,Bad key,Paris," in quarantine.stdout
 

@@ -22,6 +22,7 @@ from lakehouse.engine import connect
 from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
+from tests.orchestration.conftest import embedded_lakehouse
 
 pytestmark = pytest.mark.slow
 
@@ -107,14 +108,9 @@ def gold(settings: Settings, sql: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def backfilled(defs, tmp_path_factory):
     """Three business dates backfilled as one run, in a temporary data folder."""
-    tmp = tmp_path_factory.mktemp("lakehouse")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LAKEHOUSE_PROFILE", "local")
-        mp.setenv("LAKEHOUSE_DATA_DIR", str(tmp / "data"))
-        settings = Settings.from_env()
-        with dg.instance_for_test() as instance:
-            run_job(defs, instance, days=DAYS)
-            yield settings, instance
+    with embedded_lakehouse(tmp_path_factory, "lakehouse") as (settings, instance):
+        run_job(defs, instance, days=DAYS)
+        yield settings, instance
 
 
 def test_backfill_loads_each_business_date_exactly_once(backfilled):

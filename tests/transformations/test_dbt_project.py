@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from lakehouse.layers import PUBLISHED_LAYERS, STAGING_SUFFIX
+
 if TYPE_CHECKING:
     from tests.transformations.conftest import (
         DbtRun,  # the fixtures' result type (tests/transformations/conftest.py)
@@ -301,7 +303,9 @@ def test_dbt_parse_trino_succeeds(trino_parse: DbtRun) -> None:
     for model in models:
         layer = model["fqn"][1]
         assert model["database"] == "iceberg"
-        assert model["schema"] == layer  # custom schema used as-is, not trino_bronze
+        # custom schema used as-is, not trino_bronze; published layers build into staging first
+        staged = layer in {published.value for published in PUBLISHED_LAYERS}
+        assert model["schema"] == layer + (STAGING_SUFFIX if staged else ""), model["name"]
         expected = MATERIALIZATION_EXCEPTIONS.get(model["name"], LAYER_MATERIALIZATION[layer])
         assert model["config"]["materialized"] == expected, model["name"]
         assert model["config"]["contract"]["enforced"] == (layer == "gold"), model["name"]
@@ -348,6 +352,19 @@ def test_trino_sql_parses_as_trino(trino_compile: DbtRun) -> None:
         tree = sqlglot.parse_one(sql, read="trino")
         unknown = [f.sql("trino") for f in tree.find_all(exp.Anonymous)]
         assert not unknown, (path, unknown)
+
+
+def test_trino_build_reads_and_tests_only_its_staging_schemas(trino_compile: DbtRun) -> None:
+    """Write-audit-publish on Trino: the build and its tests never touch the published silver or
+    gold schemas (lakehouse/publish.py copies staging there after the tests pass)."""
+    assert trino_compile.returncode == 0, trino_compile.output
+    compiled = {p: sql.lower() for p, sql in compiled_sql(trino_compile).items()}
+    staging_refs = 0
+    for path, sql in compiled.items():
+        for published in PUBLISHED_LAYERS:
+            assert f'"iceberg"."{published.value}".' not in sql, path
+            staging_refs += sql.count(f'"iceberg"."{published.value}{STAGING_SUFFIX}".')
+    assert staging_refs > 0  # gold and the tests do read silver/gold: from staging
 
 
 def test_trino_sql_uses_trino_macros(trino_compile: DbtRun) -> None:

@@ -5,8 +5,8 @@ chart, or ``make up``), or import :func:`bootstrap`. With the root principal's c
 makes the catalog service match :func:`default_plan`:
 
 * the INTERNAL catalog ``lakehouse`` on S3 (MinIO), with credential vending OFF;
-* the namespaces ``raw``, ``bronze``, ``silver``, ``gold`` and ``maintenance`` (Iceberg REST API,
-  as root);
+* the namespaces ``raw``, ``bronze``, ``silver``, ``gold``, the staging namespaces dbt builds
+  silver/gold in, ``publish`` (the build registry) and ``maintenance`` (Iceberg REST API, as root);
 * the maintenance policies (``system.snapshot-expiry``, ``system.data-compaction``,
   ``system.orphan-file-removal``) on the catalog, stored in ``maintenance``, and gold's longer
   snapshot retention on ``gold`` (Polaris policy API, ``spec/polaris-catalog-apis/policy-apis.yaml``

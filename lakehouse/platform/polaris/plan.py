@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from lakehouse.layers import LAYERS, Layer
+from lakehouse.layers import LAYERS, PUBLISH_NAMESPACE, PUBLISHED_LAYERS, Layer, staging_namespace
 from lakehouse.maintenance.policy import (
     DATA_COMPACTION,
     DEFAULT_POLICY,
@@ -180,28 +180,34 @@ class Plan:
     policies: tuple[PolicySpec, ...] = ()
 
 
-def _writer(layer: Layer) -> CatalogRoleSpec:
+def _writer(namespace: str) -> CatalogRoleSpec:
     return CatalogRoleSpec(
-        name=f"{layer.value}_writer",
-        description=f"create, change, drop and write tables/views in namespace {layer.value}",
-        grants=tuple(GrantSpec(p, (layer.value,)) for p in WRITER_PRIVILEGES),
+        name=f"{namespace}_writer",
+        description=f"create, change, drop and write tables/views in namespace {namespace}",
+        grants=tuple(GrantSpec(p, (namespace,)) for p in WRITER_PRIVILEGES),
     )
 
 
-def _reader(layer: Layer) -> CatalogRoleSpec:
+def _reader(namespace: str) -> CatalogRoleSpec:
     return CatalogRoleSpec(
-        name=f"{layer.value}_reader",
-        description=f"list and read tables/views in namespace {layer.value}",
-        grants=tuple(GrantSpec(p, (layer.value,)) for p in READER_PRIVILEGES),
+        name=f"{namespace}_reader",
+        description=f"list and read tables/views in namespace {namespace}",
+        grants=tuple(GrantSpec(p, (namespace,)) for p in READER_PRIVILEGES),
     )
 
 
-def _maintainer(layer: Layer) -> CatalogRoleSpec:
+def _maintainer(namespace: str) -> CatalogRoleSpec:
     return CatalogRoleSpec(
-        name=f"{layer.value}_maintainer",
-        description=f"compact, expire and sweep the tables of namespace {layer.value}",
-        grants=tuple(GrantSpec(p, (layer.value,)) for p in MAINTAINER_PRIVILEGES),
+        name=f"{namespace}_maintainer",
+        description=f"compact, expire and sweep the tables of namespace {namespace}",
+        grants=tuple(GrantSpec(p, (namespace,)) for p in MAINTAINER_PRIVILEGES),
     )
+
+
+def namespaces() -> tuple[str, ...]:
+    """The layers, the staging namespaces dbt builds published layers in, and the registry's."""
+    staging = (staging_namespace(layer) for layer in PUBLISHED_LAYERS)
+    return (*(layer.value for layer in LAYERS), *staging, PUBLISH_NAMESPACE)
 
 
 def default_plan(catalog: str = CATALOG_NAME) -> Plan:
@@ -219,41 +225,61 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
     roles = (
         browser,
         creator,
-        *(_writer(layer) for layer in LAYERS),
-        *(_reader(layer) for layer in LAYERS),
-        *(_maintainer(layer) for layer in LAYERS),
+        *(_writer(namespace) for namespace in namespaces()),
+        *(_reader(namespace) for namespace in namespaces()),
+        *(_maintainer(namespace) for namespace in namespaces()),
     )
-    transformed = [layer for layer in LAYERS if layer is not Layer.RAW]
+    # Write-audit-publish: dbt writes bronze and the staging namespaces; only the code location
+    # (after the build's tests passed) writes the published layers and the registry, and readers
+    # never see staging.
+    staging = [staging_namespace(layer) for layer in PUBLISHED_LAYERS]
+    published = [layer.value for layer in PUBLISHED_LAYERS]
     principals = (
         PrincipalSpec(
             name="ingestion_writer",
-            description="dlt ingestion: lands source data in raw",
-            catalog_roles=("catalog_browser", "raw_writer"),
+            description=(
+                "the code location: dlt lands source data in raw; the publish step copies an "
+                "audited build from staging into silver/gold and records it in publish.builds"
+            ),
+            catalog_roles=(
+                "catalog_browser",
+                "raw_writer",
+                *(f"{namespace}_reader" for namespace in staging),
+                *(f"{namespace}_writer" for namespace in (*published, PUBLISH_NAMESPACE)),
+            ),
         ),
         PrincipalSpec(
             name="dbt_transformer",
-            description="dbt (through Trino): reads raw, builds bronze/silver/gold",
+            description="dbt (through Trino): reads raw, builds bronze and silver/gold staging",
             catalog_roles=(
                 "catalog_browser",
                 "namespace_creator",
                 "raw_reader",
-                *(f"{layer.value}_writer" for layer in transformed),
+                "bronze_writer",
+                *(f"{namespace}_writer" for namespace in staging),
             ),
         ),
         PrincipalSpec(
             name="trino_reader",
             description="read-only queries over every layer",
-            catalog_roles=("catalog_browser", *(f"{layer.value}_reader" for layer in LAYERS)),
+            catalog_roles=(
+                "catalog_browser",
+                *(f"{layer.value}_reader" for layer in LAYERS),
+                f"{PUBLISH_NAMESPACE}_reader",
+            ),
         ),
         PrincipalSpec(
             name="table_maintainer",
             description="nightly table maintenance (Trino procedures, Polaris policies)",
-            catalog_roles=("catalog_browser", *(f"{layer.value}_maintainer" for layer in LAYERS)),
+            catalog_roles=(
+                "catalog_browser",
+                *(f"{namespace}_maintainer" for namespace in namespaces()),
+            ),
         ),
     )
     return Plan(
         catalog=catalog,
-        namespaces=(*(layer.value for layer in LAYERS), POLICY_NAMESPACE),
+        namespaces=(*namespaces(), POLICY_NAMESPACE),
         catalog_roles=roles,
         principals=principals,
         policies=maintenance_policies(),

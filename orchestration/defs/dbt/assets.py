@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from lakehouse.catalog import get_catalog
+from lakehouse.publish import publish_build
 from orchestration.defs.dbt.inputs import BuildLedger, fingerprint, selection_id
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
 from orchestration.defs.dbt.translator import LayerTranslator
@@ -93,5 +94,6 @@ def lakehouse_dbt_assets(
         [*args, "--vars", window_vars(window)], context=context, target_path=run_dir / "target"
     )
     yield from invocation.stream()
-    # Reached only when dbt succeeded (stream raises otherwise).
+    # Reached only when dbt succeeded (stream raises otherwise): write-audit-publish.
+    publish_build(settings, context.run_id, [key.path for key in context.selected_asset_keys])
     ledger.record(selection, inputs, window)

@@ -1,0 +1,176 @@
+"""Write-audit-publish: a dbt build whose blocking tests passed becomes Iceberg snapshots.
+
+dbt writes and tests in the engine's own working copy (the DuckDB file on the embedded default,
+the ``<layer>_staging`` schemas on the cluster); consumers never read that copy. Only after
+``dbt build`` succeeded (every error-severity test passed: dagster-dbt's stream raises otherwise)
+is each built silver/gold table published, in two steps:
+
+1. each table gets one new snapshot (an overwrite carrying the build id in its summary) and the
+   tag ``build-<date>-<run>``;
+2. one append to the build registry (``publish.builds``) records every table's snapshot of the
+   build. That commit is the moment the build is published.
+
+pyiceberg has no multi-table commit, so step 1 is table by table: an engine that reads a table's
+``main`` branch directly can see the new snapshot of one table before another's, for the seconds
+step 1 takes. ``lakehouse.read`` and ``make sql`` resolve tables through the registry and so see
+a build whole or not at all. Re-publishing a build (a retried step) reuses each table's snapshot
+of that build id, so nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
+
+from lakehouse.catalog import ensure_namespace, get_catalog, table_identifier
+from lakehouse.layers import PUBLISHED_LAYERS, Layer, staging_namespace
+from lakehouse.registry import BuildRecord, record_builds, recorded_tables
+from lakehouse.settings import Profile, Settings
+
+log = logging.getLogger(__name__)
+
+BUILD_ID_PROPERTY = "lakehouse.build-id"
+
+
+def build_tag(build_id: str, when: datetime) -> str:
+    """The tag of a published build: ``build-<UTC date>-<first 8 characters of the run id>``."""
+    return f"build-{when:%Y-%m-%d}-{build_id[:8]}"
+
+
+def published_tables(asset_paths: Iterable[Sequence[str]]) -> list[tuple[Layer, str]]:
+    """The (layer, table) of every selected asset that is published (silver and gold models)."""
+    layers = {layer.value: layer for layer in PUBLISHED_LAYERS}
+    return sorted((layers[path[0]], path[-1]) for path in asset_paths if path[0] in layers)
+
+
+class BuildSource(Protocol):
+    """Where a finished dbt build's tables are read from."""
+
+    def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader: ...
+
+
+class DuckDBBuild:
+    """The embedded default: the tables dbt built in the pipeline's DuckDB file."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader:
+        return self.conn.table(f'{layer.value}."{name}"').fetch_arrow_reader(batch_size=1_000_000)
+
+
+class StagingBuild:
+    """The cluster: the Iceberg tables dbt-trino built and tested in ``<layer>_staging``."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader:
+        staged = self.catalog.load_table(f"{staging_namespace(layer)}.{name}")
+        return staged.scan().to_arrow_batch_reader()
+
+
+@contextmanager
+def build_source(settings: Settings, catalog: Catalog) -> Iterator[BuildSource]:
+    if settings.profile is Profile.LOCAL:
+        # Read-only: dbt has exited, and a reader never needs the writer's lock.
+        conn = duckdb.connect(str(settings.duckdb_path), read_only=True)
+        try:
+            yield DuckDBBuild(conn)
+        finally:
+            conn.close()
+    else:
+        yield StagingBuild(catalog)
+
+
+def snapshot_of_build(table: Table, build_id: str) -> int | None:
+    """The newest snapshot that ``build_id`` committed to ``table``, if any."""
+    for snapshot in reversed(table.snapshots()):
+        if snapshot.summary is not None and snapshot.summary.get(BUILD_ID_PROPERTY) == build_id:
+            return snapshot.snapshot_id
+    return None
+
+
+def write_snapshot(
+    catalog: Catalog, identifier: str, batches: pa.RecordBatchReader, build_id: str
+) -> int:
+    """Replace the table's rows with ``batches`` in one snapshot (creating or evolving the table)."""
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        table = catalog.create_table(identifier, schema=batches.schema)
+    if snapshot_id := snapshot_of_build(table, build_id):
+        batches.close()
+        return snapshot_id  # this build is already in the table: a retried publish
+    # New columns are added (older snapshots keep theirs and stay readable); a type change that
+    # Iceberg does not allow as a promotion fails here, before any data is written.
+    with table.update_schema() as update:
+        update.union_by_name(batches.schema)
+    properties = {BUILD_ID_PROPERTY: build_id}
+    if table.current_snapshot() is None:  # a new table: nothing to replace
+        table.append(batches.read_all(), snapshot_properties=properties)
+    else:
+        table.overwrite(batches, snapshot_properties=properties)
+    snapshot_id = snapshot_of_build(table, build_id)
+    if snapshot_id is None:
+        raise RuntimeError(f"{identifier}: the publish of build {build_id} committed no snapshot")
+    return snapshot_id
+
+
+def tag_snapshot(table: Table, snapshot_id: int, tag: str) -> None:
+    if tag not in table.refs():
+        table.manage_snapshots().create_tag(snapshot_id, tag).commit()
+
+
+@dataclass(frozen=True)
+class PublishedBuild:
+    build_id: str
+    tag: str
+    snapshots: dict[str, int]  # "<layer>.<table>" -> snapshot id
+
+
+def publish_build(
+    settings: Settings, build_id: str, asset_paths: Iterable[Sequence[str]]
+) -> PublishedBuild | None:
+    """Publish the silver/gold tables among ``asset_paths`` that the finished build wrote.
+
+    Call it only after the build's blocking tests passed. Returns None when the selection holds
+    no published table (a bronze-only run).
+    """
+    tables = published_tables(asset_paths)
+    if not tables:
+        return None
+    catalog = get_catalog(settings)
+    for layer in PUBLISHED_LAYERS:
+        ensure_namespace(catalog, layer)
+    done = recorded_tables(catalog, build_id)
+    now = datetime.now(UTC)
+    tag = next(iter(done.values())).tag if done else build_tag(build_id, now)
+    snapshots: dict[str, int] = {}
+    with build_source(settings, catalog) as source:
+        for layer, name in tables:
+            identifier = table_identifier(layer, name)
+            snapshot_id = write_snapshot(catalog, identifier, source.reader(layer, name), build_id)
+            tag_snapshot(catalog.load_table(identifier), snapshot_id, tag)
+            snapshots[identifier] = snapshot_id
+    # The one commit that publishes the build: readers resolve tables through these records.
+    record_builds(
+        catalog,
+        [
+            BuildRecord(build_id, tag, identifier, snapshot_id, now, "publish")
+            for identifier, snapshot_id in snapshots.items()
+            if identifier not in done
+        ],
+    )
+    log.info("Published build %s as %s: %s", build_id, tag, ", ".join(snapshots))
+    return PublishedBuild(build_id, tag, snapshots)

@@ -1,0 +1,185 @@
+"""Publish, read and roll back on small tables (no dbt, no Dagster): the module's own rules.
+
+The "build" is a DuckDB file written here, as dbt-duckdb leaves it, or, for the cluster path,
+Iceberg tables in ``<layer>_staging`` as dbt-trino leaves them; expectations are the rows written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from pyiceberg.exceptions import ValidationError
+
+import lakehouse
+from lakehouse import rollback
+from lakehouse.catalog import get_catalog
+from lakehouse.engine import load_extensions
+from lakehouse.layers import STAGING_SUFFIX
+from lakehouse.publish import publish_build
+from lakehouse.reading import ReadError, relation
+from lakehouse.registry import REGISTRY_TABLE, current_records
+from lakehouse.settings import Settings
+
+
+def build(settings: Settings, sql: str) -> None:
+    """Write ``sql`` into the pipeline's DuckDB file, as a dbt build would."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(settings.duckdb_path))
+    try:
+        conn.execute("create schema if not exists silver; create schema if not exists gold")
+        conn.execute(sql)
+    finally:
+        conn.close()
+
+
+def rows(table: pa.Table) -> list[tuple]:
+    return sorted(zip(*(c.to_pylist() for c in table.columns), strict=True))
+
+
+FIRST = """
+create or replace table gold.revenue as
+    select * from (values (date '2024-01-01', 10.50::decimal(18, 2)),
+                          (date '2024-01-02', 7.25::decimal(18, 2))) t(order_date, net_revenue);
+create or replace table silver.orders as select range as order_id from range(3);
+"""
+BOTH = [["gold", "revenue"], ["silver", "orders"]]
+
+
+def test_publish_makes_tables_readable_through_the_catalog(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    published = publish_build(lakehouse_env, "run-1", [*BOTH, ["bronze", "stg_orders"]])
+    assert published is not None and set(published.snapshots) == {"gold.revenue", "silver.orders"}
+    assert rows(lakehouse.read("gold.revenue")) == [
+        (date(2024, 1, 1), Decimal("10.50")),
+        (date(2024, 1, 2), Decimal("7.25")),
+    ]
+    assert rows(lakehouse.read("silver.orders")) == [(0,), (1,), (2,)]
+    table = get_catalog(lakehouse_env).load_table("gold.revenue")
+    assert table.refs()[published.tag].snapshot_id == published.snapshots["gold.revenue"]
+
+
+def test_a_selection_without_silver_or_gold_publishes_nothing(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    assert (
+        publish_build(lakehouse_env, "run-1", [["bronze", "stg_orders"], ["raw", "orders"]]) is None
+    )
+    with pytest.raises(ReadError, match="no such table"):
+        lakehouse.read("gold.revenue")
+
+
+def test_publishing_a_build_again_writes_nothing_twice(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    first = publish_build(lakehouse_env, "run-1", BOTH)
+    catalog = get_catalog(lakehouse_env)
+    snapshots = len(catalog.load_table("gold.revenue").snapshots())
+    registry_rows = catalog.load_table(REGISTRY_TABLE).scan().to_arrow().num_rows
+    again = publish_build(lakehouse_env, "run-1", BOTH)  # a retried step
+    assert again == first
+    assert len(catalog.load_table("gold.revenue").snapshots()) == snapshots
+    assert catalog.load_table(REGISTRY_TABLE).scan().to_arrow().num_rows == registry_rows == 2
+
+
+def test_readers_never_see_half_a_build(lakehouse_env: Settings) -> None:
+    """pyiceberg commits table by table: a publish that fails after the first table leaves that
+    table's main branch ahead, but lakehouse.read resolves the registry and sees build 1 whole."""
+    build(lakehouse_env, FIRST)
+    publish_build(lakehouse_env, "run-1", BOTH)
+    build(
+        lakehouse_env,
+        "insert into gold.revenue values (date '2024-01-03', 1); drop table silver.orders",
+    )
+    with pytest.raises(duckdb.CatalogException):  # silver.orders is missing from the build
+        publish_build(lakehouse_env, "run-2", BOTH)
+    catalog = get_catalog(lakehouse_env)
+    assert catalog.load_table("gold.revenue").scan().to_arrow().num_rows == 3  # main moved
+    assert lakehouse.read("gold.revenue").num_rows == 2  # the published build did not
+    assert {r.build_id for r in current_records(catalog).values()} == {"run-1"}
+
+
+def test_schema_evolution_keeps_old_snapshots_readable(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    first = publish_build(lakehouse_env, "run-1", BOTH)
+    build(lakehouse_env, "alter table silver.orders add column channel varchar default 'web'")
+    second = publish_build(lakehouse_env, "run-2", BOTH)
+    assert rows(lakehouse.read("silver.orders")) == [(0, "web"), (1, "web"), (2, "web")]
+    old = lakehouse.read("silver.orders", as_of=first.tag)
+    assert old.column_names == ["order_id"] and rows(old) == [(0,), (1,), (2,)]
+    by_id = lakehouse.read("silver.orders", as_of=str(second.snapshots["silver.orders"]))
+    assert by_id.column_names == ["order_id", "channel"]
+
+
+def test_a_type_change_iceberg_cannot_promote_publishes_nothing(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    publish_build(lakehouse_env, "run-1", BOTH)
+    build(lakehouse_env, "create or replace table silver.orders as select 'x' as order_id")
+    with pytest.raises(
+        ValidationError, match="Cannot change column type: order_id: long -> string"
+    ):
+        publish_build(lakehouse_env, "run-2", [["silver", "orders"]])
+    assert rows(lakehouse.read("silver.orders")) == [(0,), (1,), (2,)]
+    assert len(get_catalog(lakehouse_env).load_table("silver.orders").snapshots()) == 1
+
+
+def test_as_of_a_timestamp_reads_the_build_current_then(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    publish_build(lakehouse_env, "run-1", BOTH)
+    between = datetime.now(UTC)
+    build(lakehouse_env, "insert into gold.revenue values (date '2024-01-03', 1)")
+    publish_build(lakehouse_env, "run-2", BOTH)
+    assert lakehouse.read("gold.revenue", as_of=between).num_rows == 2
+    assert lakehouse.read("gold.revenue", as_of=between.isoformat()).num_rows == 2
+    assert lakehouse.read("gold.revenue").num_rows == 3
+    with pytest.raises(ReadError, match=r"no tag or branch 'nope' \(it has: build-"):
+        lakehouse.read("gold.revenue", as_of="nope")
+    with pytest.raises(ReadError, match="no snapshot 12345"):
+        lakehouse.read("gold.revenue", as_of=12345)
+
+
+def test_rollback_of_an_unknown_tag_changes_nothing(lakehouse_env: Settings, capsys) -> None:
+    build(lakehouse_env, FIRST)
+    publish_build(lakehouse_env, "run-1", BOTH)
+    assert rollback.main(["gold.revenue", "--to", "build-1999-01-01-x", "--yes"]) == 2
+    assert "has no tag or branch 'build-1999-01-01-x'" in capsys.readouterr().err
+    assert lakehouse.read("gold.revenue").num_rows == 2
+
+
+def test_cluster_path_publishes_the_staging_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LAKEHOUSE_PROFILE=k8s with a SQL catalog over a file warehouse: the staging tables (what
+    dbt-trino builds and tests) are published by the same code as on the embedded default."""
+    for name, value in {
+        "LAKEHOUSE_PROFILE": "k8s",
+        "LAKEHOUSE_DATA_DIR": str(tmp_path / "data"),
+        "ICEBERG_SQL_CATALOG_URI": f"sqlite:///{tmp_path / 'catalog.db'}",
+        "LAKEHOUSE_WAREHOUSE_URI": (tmp_path / "warehouse").as_uri(),
+        "S3_ENDPOINT": "http://127.0.0.1:9",  # not used: the warehouse is a folder
+        "AWS_ACCESS_KEY_ID": "unused",
+        "AWS_SECRET_ACCESS_KEY": "unused",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env()
+    catalog = get_catalog(settings)
+    catalog.create_namespace(f"gold{STAGING_SUFFIX}")
+    staged = pa.table({"order_date": ["2024-01-01"], "orders": pa.array([4], pa.int64())})
+    catalog.create_table(f"gold{STAGING_SUFFIX}.daily_revenue", schema=staged.schema).append(staged)
+    published = publish_build(settings, "cluster-run", [["gold", "daily_revenue"]])
+    assert published is not None
+    assert rows(lakehouse.read("gold.daily_revenue", settings=settings)) == [("2024-01-01", 4)]
+
+
+def test_relation_reads_lazily_in_duckdb_as_of_a_tag(lakehouse_env: Settings) -> None:
+    build(lakehouse_env, FIRST)
+    first = publish_build(lakehouse_env, "run-1", BOTH)
+    build(lakehouse_env, "insert into gold.revenue values (date '2024-01-03', 1)")
+    publish_build(lakehouse_env, "run-2", BOTH)
+    conn = duckdb.connect()
+    load_extensions(conn)
+    then = relation(conn, "gold.revenue", as_of=first.tag)
+    assert then.aggregate("count(*), sum(net_revenue)").fetchall() == [(2, Decimal("17.75"))]
+    assert relation(conn, "gold.revenue").aggregate("count(*)").fetchall() == [(3,)]
