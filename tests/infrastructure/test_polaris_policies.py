@@ -35,6 +35,7 @@ def bootstrapped(fake: FakePolaris) -> MemorySecretStore:
     bootstrap(client, settings.storage, secrets, echo=lambda _: None)
     fake.tables[("lakehouse", "gold")] = {"fct_orders"}
     fake.tables[("lakehouse", "raw")] = {"orders"}
+    fake.tables[("lakehouse", "bronze")] = {"stg_orders"}
     return secrets
 
 
@@ -92,7 +93,7 @@ def test_a_principal_without_read_properties_on_the_namespace_is_refused(
     policy_for = policy_source(workload_settings(fake_polaris, secrets, "ingestion_writer"))
     assert policy_for("raw.orders") == DEFAULT_POLICY  # raw_writer holds TABLE_FULL_METADATA
     with pytest.raises(PolarisError, match="403"):
-        policy_for("gold.fct_orders")  # nothing on gold
+        policy_for("bronze.stg_orders")  # nothing on bronze (dbt's namespace)
 
 
 def test_the_maintainer_credentials_are_required_in_the_cluster(
