@@ -8,9 +8,9 @@ lives at ``<warehouse>/<namespace>/<table>``, where dlt's filesystem destination
 
 * ``append``: one commit per job, exactly once by the job's marker in the snapshot summary.
 * ``merge``: an upsert on the table's primary key, one commit per job.
-* dlt's pipeline state (``_dlt_pipeline_state``: the sources' ledgers and dataset records) is
-  appended to ``<namespace>._dlt_pipeline_state`` like any table, so a run pod that starts with an
-  empty working folder restores it (``ingestion.pipeline_state``).
+* every commit also records the pipeline's source state (ledgers, dataset record) as a table
+  property, so a run pod that starts with an empty working folder restores it
+  (``ingestion.pipeline_state``).
 
 The load id is dlt's public ``dlt.current.load_package_state()``; the job id is the job file's name
 without its retry count (``ParsedLoadJobFileName``), the same across dlt's retries of a job.
@@ -30,11 +30,11 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
 from ingestion import iceberg_files
+from ingestion.pipeline_state import state_properties
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
 
 DESTINATION_NAME = "iceberg_raw"
-STATE_TABLE = "_dlt_pipeline_state"
 
 
 def open_or_create(
@@ -49,9 +49,15 @@ def open_or_create(
 
 
 def commit_job(
-    table: Table, local_path: str, dlt_table: TTableSchema, load_id: str, job_id: str
+    table: Table,
+    local_path: str,
+    dlt_table: TTableSchema,
+    load_id: str,
+    job_id: str,
+    table_properties: dict[str, str] | None = None,
 ) -> None:
-    """Commit one load job's file to ``table`` according to its write disposition."""
+    """Commit one load job's file to ``table`` according to its write disposition, setting
+    ``table_properties`` in the same commit."""
     properties = iceberg_files.marker(load_id, job_id)
     if (load_id, job_id) in iceberg_files.committed_jobs(table):
         logger.warning(
@@ -62,12 +68,12 @@ def commit_job(
     place = f"{load_id}-{job_id}"
     disposition = dlt_table.get("write_disposition", "append")
     if disposition == "append":
-        iceberg_files.commit_append(table, local_path, place, properties)
+        iceberg_files.commit_append(table, local_path, place, properties, table_properties)
     elif disposition == "merge":
         keys = get_columns_names_with_prop(dlt_table, "primary_key")
         if not keys:
             raise ValueError(f"{table.name()}: a merge needs a primary key; none is declared")
-        iceberg_files.merge_file(table, local_path, keys, place, properties)
+        iceberg_files.merge_file(table, local_path, keys, place, properties, table_properties)
     else:
         raise ValueError(
             f"{table.name()}: write disposition {disposition!r} is not supported by the raw "
@@ -80,14 +86,15 @@ def iceberg_destination(settings: Settings, namespace: str) -> Any:
 
     def commit(items: Any, table: TTableSchema) -> None:
         name = table["name"]
-        if name.startswith("_dlt") and name != STATE_TABLE:
-            return  # dlt's other bookkeeping has no use here
+        if name.startswith("_dlt"):
+            return  # dlt's bookkeeping tables (its state is kept as table properties)
         local_path = str(items)
         load_id = dlt.current.load_package_state()["load_id"]
         job_id = ParsedLoadJobFileName.parse(local_path).job_id()
         catalog = get_catalog(settings)
         iceberg = open_or_create(catalog, namespace, name, local_path, settings.warehouse_uri)
-        commit_job(iceberg, local_path, table, load_id, job_id)
+        state = state_properties(dlt.current.pipeline())
+        commit_job(iceberg, local_path, table, load_id, job_id, state)
 
     return dlt.destination(
         commit,
@@ -95,7 +102,7 @@ def iceberg_destination(settings: Settings, namespace: str) -> Any:
         batch_size=0,
         loader_file_format="parquet",
         naming_convention="snake_case",
-        # dlt's load id column (lineage) and its state table are wanted; other _dlt tables skip.
+        # dlt's load id column is wanted (lineage); its bookkeeping tables are skipped above.
         skip_dlt_columns_and_tables=False,
     )(
         # A capability passed to the factory (dlt ``Destination.capabilities``): dlt's load id

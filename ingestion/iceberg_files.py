@@ -104,11 +104,20 @@ def evolve_schema(tx: Transaction, local_path: str) -> None:
             update.union_by_name(schema)
 
 
-def commit_append(table: Table, local_path: str, name: str, properties: dict[str, str]) -> None:
-    """One commit: the job's file placed as data file ``name``, new columns, the job's marker."""
+def commit_append(
+    table: Table,
+    local_path: str,
+    name: str,
+    properties: dict[str, str],
+    table_properties: dict[str, str] | None = None,
+) -> None:
+    """One commit: the job's file placed as data file ``name``, new columns, the job's marker
+    (and ``table_properties``)."""
     location = place_file(table, local_path, name)
     with table.transaction() as tx:
         evolve_schema(tx, local_path)
+        if table_properties:
+            tx.set_properties(table_properties)
         # The marker check guards re-adding a job's file; the duplicate scan reads every manifest.
         tx.add_files([location], snapshot_properties=properties, check_duplicate_files=False)
 
@@ -133,7 +142,12 @@ def pieces(path: str) -> Iterator[pa.Table]:
 
 
 def merge_file(
-    table: Table, local_path: str, keys: list[str], place: str, properties: dict[str, str]
+    table: Table,
+    local_path: str,
+    keys: list[str],
+    place: str,
+    properties: dict[str, str],
+    table_properties: dict[str, str] | None = None,
 ) -> None:
     """Upsert the file's rows into ``table`` on ``keys`` in one commit.
 
@@ -152,10 +166,12 @@ def merge_file(
         scan = table.scan(row_filter=key_range_filter(incoming, keys), selected_fields=tuple(keys))
         known = scan.to_arrow().cast(incoming.schema)
     if not known.num_rows or not incoming.join(known, keys, join_type="left semi").num_rows:
-        commit_append(table, local_path, place, properties)
+        commit_append(table, local_path, place, properties, table_properties)
         return
     with table.transaction() as tx:
         evolve_schema(tx, local_path)
+        if table_properties:
+            tx.set_properties(table_properties)
         for piece in pieces(local_path):
             # a join drops the schema's not-null flags, which Iceberg's required columns need
             new = piece.join(known, keys, join_type="left anti").select(piece.column_names)

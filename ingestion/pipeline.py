@@ -4,6 +4,12 @@ dlt extracts and normalizes to Parquet; the project's destination (``ingestion.d
 commits those files to the persistent catalog (``lakehouse.catalog``), so every engine that
 reads the catalog (DuckDB, Trino, pyiceberg) sees the tables. Source state stored with the data
 is restored into a pipeline whose working folder is new (``ingestion.pipeline_state``).
+
+dlt cannot restore state from a custom destination, so the working folder's state is the one
+that counts and must not be dropped: ``restore_from_destination`` is off for the project's
+pipelines, which makes dagster-dlt drop only pending packages before a run instead of the whole
+working folder (dagster-dlt 0.29.27, ``dagster_dlt/resource.py``). A package a killed run
+left pending is finished here first (its commits are exactly once), so nothing of it is dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ def make_pipeline(settings: Settings | None = None, name: str = PIPELINE_NAME) -
     settings = settings or Settings.from_env()
     # Record which load wrote each row (lineage), as dlt does for non-Arrow data.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config[f"pipelines.{name}.restore_from_destination"] = False
     # Opening the catalog once here creates the SQL catalog's tables before dlt's parallel load
     # threads open it (they would race to create them), and makes sure ``raw`` exists.
     catalog = get_catalog(settings)
@@ -36,4 +43,6 @@ def make_pipeline(settings: Settings | None = None, name: str = PIPELINE_NAME) -
         progress="log",
     )
     restore_sources(pipeline, catalog, Layer.RAW.value)
+    if pipeline.has_pending_data:
+        pipeline.run()  # no new data: normalizes and loads what a stopped run left pending
     return pipeline

@@ -1,41 +1,43 @@
-"""dlt pipeline state kept with the data, for run pods that start with an empty working folder.
+"""dlt source state kept with the data, for run pods that start with an empty working folder.
 
 dlt keeps the sources' state (the shop's ledger of loaded dates and dataset record, the landing
-ledger of files) in the pipeline's working folder and commits it with each load package as the
-``_dlt_pipeline_state`` table. dlt restores it from a destination only for destinations with
-state sync, which a custom destination is not; ``ingestion.destination`` therefore appends that
-table to Iceberg like any other, and :func:`restore_sources` reads the newest row back when the
-working folder has no source state yet (a fresh Kubernetes run pod; on the local profile the
-folder persists and nothing is read).
+ledger of files) in the pipeline's working folder. It restores that state from a destination
+only for destinations with state sync, which a custom destination is not, so the project keeps
+it itself: every commit of a load job also sets the table property ``dlt.state.<pipeline>`` to
+the pipeline's source state as of that load (:func:`state_properties`, written in the same
+Iceberg transaction as the rows). :func:`restore_sources` puts the newest such state into a
+pipeline whose working folder has none (a fresh Kubernetes run pod; on the local profile the
+folder persists and nothing is read). As with dlt's own state table, the newest state wins.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import dlt
-import pyarrow.compute as pc
-from dlt.common.versioned_state import decompress_state
+from dlt.common.versioned_state import compress_state, decompress_state
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import EqualTo
 
-from ingestion.destination import STATE_TABLE
+STATE_PROPERTY_PREFIX = "dlt.state."
 
 
-def stored_sources(catalog: Catalog, namespace: str, pipeline_name: str) -> dict | None:
-    """The ``sources`` part of the pipeline's newest stored state, or None if none is stored."""
-    try:
-        table = catalog.load_table((namespace, STATE_TABLE))
-    except NoSuchTableError:
-        return None
-    rows = table.scan(
-        row_filter=EqualTo("pipeline_name", pipeline_name),
-        selected_fields=("created_at", "state"),
-    ).to_arrow()
-    if not rows.num_rows:
-        return None
-    # created_at, not the state version: a restored state counts its versions on from its own.
-    newest = rows.take([pc.index(rows["created_at"], pc.max(rows["created_at"])).as_py()])
-    return decompress_state(newest["state"][0].as_py()).get("sources", {})
+def state_properties(pipeline: dlt.Pipeline) -> dict[str, str]:
+    """The table property recording ``pipeline``'s source state and its version."""
+    state = pipeline.state
+    record = {"version": state.get("_state_version", 0), "sources": state.get("sources", {})}
+    return {f"{STATE_PROPERTY_PREFIX}{pipeline.pipeline_name}": compress_state(record)}
+
+
+def stored_sources(catalog: Catalog, namespace: str, pipeline_name: str) -> dict[str, Any]:
+    """The newest source state any table of ``namespace`` records for ``pipeline_name``."""
+    key = f"{STATE_PROPERTY_PREFIX}{pipeline_name}"
+    newest: dict[str, Any] = {"version": -1, "sources": {}}
+    for identifier in catalog.list_tables(namespace):
+        if value := catalog.load_table(identifier).properties.get(key):
+            record = decompress_state(value)
+            if record["version"] > newest["version"]:
+                newest = record
+    return newest["sources"]
 
 
 def restore_sources(pipeline: dlt.Pipeline, catalog: Catalog, namespace: str) -> bool:

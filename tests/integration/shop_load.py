@@ -23,8 +23,8 @@ KILL_AFTER_ICEBERG_APPEND = "KILL_AFTER_ICEBERG_APPEND"
 def kill_after_append(table_name: str) -> None:
     commit_append = iceberg_files.commit_append
 
-    def commit_then_die(table, local_path, name, properties) -> None:  # type: ignore[no-untyped-def]
-        commit_append(table, local_path, name, properties)
+    def commit_then_die(table, *args) -> None:  # type: ignore[no-untyped-def]
+        commit_append(table, *args)
         if table.name()[-1] == table_name:
             os.kill(os.getpid(), signal.SIGKILL)
 
