@@ -4,7 +4,8 @@ For each scale factor: record the shop's increments once (Parquet), then time
 (a) the whole graph (dlt -> Iceberg raw -> dbt on DuckDB) over N business dates in one run,
 (b) the floor: floor.sql in bare DuckDB over the same recording,
 (c) one more business date, incrementally, and (d) the same date again (no new data: the fixed cost).
-Then 30 dates one run each (day 30 against day 2), and the code location's load time.
+Then the raw step alone against its write floor and the stock peer (``raw_step.py``), 30 dates
+one run each (day 30 against day 2), and the code location's load time.
 Results: a table on stdout and JSON in bench/results/ (git-ignored). Targets are reported, never
 asserted: see bench/README.md.
 """
@@ -56,6 +57,36 @@ def pipeline(recording: Path, data_dir: Path, first, last, label: str) -> Measur
     return run_measured(args, env=env, label=label)
 
 
+def raw_step(mode: str, recording: Path, days: int, work: Path) -> dict:
+    """One ``bench.raw_step`` mode in a fresh interpreter and data folder: its report + peak RSS."""
+    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(work / mode)}
+    report = work / f"{mode}.json"
+    args = ["-m", "bench.raw_step", mode, "--recording", str(recording), "--days", str(days)]
+    measured = run_measured([*args, "--report", str(report)], env=env, label=mode)
+    result = {**json.loads(report.read_text()), "process": vars(measured)}
+    print(
+        f"   {mode:<20} {result['seconds']:8.1f}s  {measured.peak_rss_mb:7.0f} MB  "
+        f"{result['bytes_per_row']:.0f} bytes written per row",
+        flush=True,
+    )
+    return result
+
+
+def raw_steps(work: Path, recording: Path, scale_factor: float, days: int, peer_cap: float):
+    """The raw step against its write floor, and the stock peer up to ``peer_cap``."""
+    floor = raw_step("write_floor", recording, days, work)
+    raw = raw_step("raw", recording, days, work)
+    peer = raw_step("peer", recording, days, work) if scale_factor <= peer_cap else None
+    return {
+        "write_floor": floor,
+        "raw_step": raw,
+        "raw_over_write_floor": raw["seconds"] / floor["seconds"],
+        "peer": peer,
+        "peer_over_raw": peer["seconds"] / raw["seconds"] if peer else None,
+        "peer_capped_at_scale": peer_cap,
+    }
+
+
 def same_gold(floor_db: Path, data_dir: Path) -> bool:
     query = "select order_date, orders, net_revenue from {} order by 1"
     with (
@@ -68,7 +99,7 @@ def same_gold(floor_db: Path, data_dir: Path) -> bool:
         )
 
 
-def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
+def bench_scale(work: Path, scale_factor: float, days: int, peer_cap: float) -> dict:
     print(f"\n== scale factor {scale_factor}, {days} business dates (+1 incremental)", flush=True)
     recording = work / f"sf{scale_factor}" / "recording"
     started = time.perf_counter()
@@ -95,6 +126,7 @@ def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
     print(f"   (c) one more day     {incremental.seconds:8.1f}s  {incremental.peak_rss_mb:7.0f} MB")
     fixed = pipeline(recording, data_dir, dates[days], dates[days], "no new data")
     print(f"   (d) no new data      {fixed.seconds:8.1f}s  {fixed.peak_rss_mb:7.0f} MB", flush=True)
+    raw = raw_steps(work / f"sf{scale_factor}" / "raw", full_days, scale_factor, days, peer_cap)
 
     loaded = sum(rows.values()) - sum(
         pq.ParquetFile(recording / t / f"{dates[days]}.parquet").metadata.num_rows for t in TABLES
@@ -115,6 +147,7 @@ def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
         "pipeline_rows_per_second": loaded / full.seconds,
         "floor_rows_per_second": loaded / floor.seconds,
         "gold_matches_floor": matches,
+        **raw,
     }
 
 
@@ -153,6 +186,24 @@ def report(results: dict) -> None:
             f"| {r['no_new_data']['seconds']:.1f}s | {r['incremental_over_fixed']:.2f}x "
             f"| {r['full_pipeline']['peak_rss_mb']:.0f} MB | {r['gold_matches_floor']} |"
         )
+    print(
+        "\n| scale | raw step | write floor | raw / floor | bytes written per row (raw, floor) "
+        "| peer raw step (stock dlt Iceberg) | peer / raw |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in results["scales"]:
+        peer = r["peer"]
+        peer_text = (
+            f"{peer['seconds']:.1f}s | {r['peer_over_raw']:.1f}x"
+            if peer
+            else f"not run (capped at scale {r['peer_capped_at_scale']}) | -"
+        )
+        print(
+            f"| {r['scale_factor']} | {r['raw_step']['seconds']:.1f}s "
+            f"| {r['write_floor']['seconds']:.1f}s | {r['raw_over_write_floor']:.2f}x "
+            f"| {r['raw_step']['bytes_per_row']:.0f}, {r['write_floor']['bytes_per_row']:.0f} "
+            f"| {peer_text} |"
+        )
     if series := results.get("series"):
         print(
             f"\n{series['days']} days one run each: day {series['days']} / day 2 = "
@@ -179,6 +230,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--series-days", type=int, default=30)
     parser.add_argument("--series-scale-factor", type=float, default=4.8)
+    parser.add_argument(
+        "--peer-max-scale",
+        type=float,
+        default=4.8,
+        help="largest scale the stock peer runs at (dlt's own Iceberg merge commits 1,000 rows "
+        "at a time: over a minute at 4.8 x 3 dates)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
@@ -190,7 +248,8 @@ def main() -> None:
                 "platform": platform.platform(),
             },
             "scales": [
-                bench_scale(work, float(sf), args.days) for sf in args.scale_factors.split(",")
+                bench_scale(work, float(sf), args.days, args.peer_max_scale)
+                for sf in args.scale_factors.split(",")
             ],
             "series": bench_days(work, args.series_scale_factor, args.series_days)
             if args.series_days > 1
