@@ -21,6 +21,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import dlt
 import psutil
 import pyarrow.parquet as pq
 
@@ -53,25 +54,26 @@ def project_raw(settings: Settings, recording: Path, days: list[date]) -> None:
     make_pipeline(settings).run(source).raise_on_failed_jobs()
 
 
-def peer_raw(settings: Settings, recording: Path, days: list[date]) -> None:
+def stock_pipeline(settings: Settings) -> dlt.Pipeline:
     """dlt's documented Iceberg setup: the filesystem destination plus ``[iceberg_catalog]``."""
-    import dlt
-
-    from ingestion.shop import shop
-
     properties = catalog_properties(settings)
     dlt.config["iceberg_catalog.iceberg_catalog_name"] = CATALOG_NAME
     dlt.config["iceberg_catalog.iceberg_catalog_type"] = properties["type"]
     dlt.config["iceberg_catalog.iceberg_catalog_config"] = properties
     ensure_namespace(get_catalog(settings), Layer.RAW)
-    pipeline = dlt.pipeline(
+    return dlt.pipeline(
         pipeline_name="peer",
         destination=dlt.destinations.filesystem(bucket_url=settings.warehouse_uri),
         dataset_name=Layer.RAW.value,
         pipelines_dir=str(settings.dlt_pipelines_dir),
     )
+
+
+def peer_raw(settings: Settings, recording: Path, days: list[date]) -> None:
+    from ingestion.shop import shop
+
     source = shop(days[0], last_business_date=days[-1], replay_dir=str(recording))
-    pipeline.run(source).raise_on_failed_jobs()
+    stock_pipeline(settings).run(source).raise_on_failed_jobs()
 
 
 def main() -> None:
