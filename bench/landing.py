@@ -24,6 +24,9 @@ from ingestion.landing import TableContract, landing, last_run_report
 from ingestion.landing.helpers import list_files
 from ingestion.landing.reader import read_file
 from ingestion.pipeline import make_pipeline
+from lakehouse.catalog import get_catalog, table_identifier
+from lakehouse.inventory import table_row_count
+from lakehouse.layers import Layer
 
 SOURCE = "bench"
 DAY = "2024-01-02"
@@ -75,7 +78,10 @@ def land(root: Path, report: Path) -> None:
     """The whole landing run into Iceberg (settings from the environment: the embedded default)."""
     pipeline = make_pipeline(name=f"landing_{SOURCE}")
     pipeline.run(landing(str(root), SOURCE, CONTRACTS, ingest_date=DAY))
-    report.write_text(json.dumps(last_run_report(pipeline, SOURCE), default=str))
+    # Rows the Iceberg table holds, counted by the catalog, next to what the source reported.
+    table = get_catalog().load_table(table_identifier(Layer.RAW, f"{SOURCE}_orders"))
+    counts = {**last_run_report(pipeline, SOURCE), "rows_in_table": table_row_count(table)}
+    report.write_text(json.dumps(counts, default=str))
 
 
 def main() -> None:
@@ -95,15 +101,20 @@ def main() -> None:
         csv = work / "landing" / SOURCE / DAY / "orders.csv"
         size = generate_csv(csv, args.rows)
         print(f"generated {args.rows:,} rows, {size / 2**20:.1f} MB: {csv}", flush=True)
-        print("| step | rows loaded | quarantined | time | peak RSS |\n|---|---|---|---|---|")
+        print(
+            "| step | rows loaded | rows in the Iceberg table | quarantined | time | peak RSS |\n"
+            "|---|---|---|---|---|---|"
+        )
         env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(work / "data")}
         for step, label in (("read", "reader alone"), ("land", "landing run into Iceberg")):
             report = work / f"{step}.json"
             argv = ["-m", "bench.landing", step, "--root", str(work / "landing")]
             measured = run_measured([*argv, "--report", str(report)], env=env, label=label)
             counts = json.loads(report.read_text())
+            in_table = f"{counts['rows_in_table']:,}" if "rows_in_table" in counts else "-"
             print(
-                f"| {label} | {counts.get('rows_loaded', 0):,} | {counts.get('rows_quarantined', 0):,} "
+                f"| {label} | {counts.get('rows_loaded', 0):,} | {in_table} "
+                f"| {counts.get('rows_quarantined', 0):,} "
                 f"| {measured.seconds:.1f} s | {measured.peak_rss_mb:,.0f} MB |",
                 flush=True,
             )

@@ -4,7 +4,8 @@ For each scale factor: record the shop's increments once (Parquet), then time
 (a) the whole graph (dlt -> Iceberg raw -> dbt on DuckDB) over N business dates in one run,
 (b) the floor: floor.sql in bare DuckDB over the same recording,
 (c) one more business date, incrementally, and (d) the same date again (no new data: the fixed cost).
-Then 30 dates one run each (day 30 against day 2), and the code location's load time.
+Then the raw step alone against its write floor and the stock peer (``raw_step.py``), 30 dates
+one run each (day 30 against day 2), and the code location's load time.
 Results: a table on stdout and JSON in bench/results/ (git-ignored). Targets are reported, never
 asserted: see bench/README.md.
 """
@@ -57,6 +58,40 @@ def pipeline(recording: Path, data_dir: Path, first, last, label: str) -> Measur
     return run_measured(args, env=env, label=label)
 
 
+def raw_step(mode: str, recording: Path, days: int, work: Path) -> dict:
+    """One ``bench.raw_step`` mode in a fresh interpreter and data folder: its report + peak RSS."""
+    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(work / mode)}
+    report = work / f"{mode}.json"
+    args = ["-m", "bench.raw_step", mode, "--recording", str(recording), "--days", str(days)]
+    measured = run_measured([*args, "--report", str(report)], env=env, label=mode)
+    result = {**json.loads(report.read_text()), "process": vars(measured)}
+    print(
+        f"   {mode:<20} {result['seconds']:8.1f}s  {measured.peak_rss_mb:7.0f} MB  "
+        f"{result['bytes_per_row']:.0f} bytes written per row",
+        flush=True,
+    )
+    return result
+
+
+def raw_steps(work: Path, recording: Path, days: int, with_peer: bool) -> dict:
+    """The raw step against its write floor, and the stock peer's raw step if ``with_peer``."""
+    floor = raw_step("write_floor", recording, days, work)
+    raw = raw_step("raw", recording, days, work)
+    return {
+        "write_floor": floor,
+        "raw_step": raw,
+        "raw_over_write_floor": raw["seconds"] / floor["seconds"],
+        "peer_raw_step": raw_step("peer", recording, days, work) if with_peer else None,
+    }
+
+
+def peer(recording: Path, data_dir: Path, days: int) -> Measurement:
+    """The whole graph from stock parts (``bench.peer``) over the same dates."""
+    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
+    args = ["-m", "bench.peer", "--recording", str(recording), "--days", str(days)]
+    return run_measured(args, env=env, label="peer")
+
+
 def same_gold(floor_db: Path, data_dir: Path) -> bool:
     query = "select order_date, orders, net_revenue from {} order by 1"
     with (
@@ -69,7 +104,7 @@ def same_gold(floor_db: Path, data_dir: Path) -> bool:
         )
 
 
-def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
+def bench_scale(work: Path, scale_factor: float, days: int, peer_cap: float) -> dict:
     print(f"\n== scale factor {scale_factor}, {days} business dates (+1 incremental)", flush=True)
     recording = work / f"sf{scale_factor}" / "recording"
     started = time.perf_counter()
@@ -102,6 +137,14 @@ def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
         f"{publish['publish_over_dbt']:.2f}x its dbt build ({publish['dbt_build_seconds']:.1f}s)",
         flush=True,
     )
+    with_peer = scale_factor <= peer_cap
+    raw = raw_steps(work / f"sf{scale_factor}" / "raw", recording, days, with_peer)
+    stock = peer(recording, work / f"sf{scale_factor}" / "peer", days) if with_peer else None
+    if stock:
+        print(
+            f"   peer (stock parts)   {stock.seconds:8.1f}s  {stock.peak_rss_mb:7.0f} MB",
+            flush=True,
+        )
 
     loaded = sum(rows.values()) - sum(
         pq.ParquetFile(recording / t / f"{dates[days]}.parquet").metadata.num_rows for t in TABLES
@@ -123,6 +166,15 @@ def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
         "floor_rows_per_second": loaded / floor.seconds,
         "gold_matches_floor": matches,
         "publish": publish,
+        **raw,
+        "peer": {
+            "full_pipeline": vars(stock),
+            "raw_step": raw["peer_raw_step"],
+            "full_over_project": stock.seconds / full.seconds,
+        }
+        if stock
+        else None,
+        "peer_capped_at_scale": peer_cap,
     }
 
 
@@ -168,6 +220,25 @@ def report(results: dict) -> None:
             f"{p['published_tables']} silver/gold tables = {p['publish_over_dbt']:.2f}x the dbt "
             f"build of the same dates ({p['dbt_build_seconds']:.1f}s)"
         )
+    print(
+        "\n| scale | raw step | write floor | raw / floor | bytes written per row (raw, floor) "
+        "| peer: whole graph | peer / project | peer raw step |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results["scales"]:
+        stock = r["peer"]
+        peer_text = (
+            f"{stock['full_pipeline']['seconds']:.1f}s | {stock['full_over_project']:.1f}x "
+            f"| {stock['raw_step']['seconds']:.1f}s ({stock['raw_step']['bytes_per_row']:.0f} B/row)"
+            if stock
+            else f"not run (capped at scale {r['peer_capped_at_scale']}) | - | -"
+        )
+        print(
+            f"| {r['scale_factor']} | {r['raw_step']['seconds']:.1f}s "
+            f"| {r['write_floor']['seconds']:.1f}s | {r['raw_over_write_floor']:.2f}x "
+            f"| {r['raw_step']['bytes_per_row']:.0f}, {r['write_floor']['bytes_per_row']:.0f} "
+            f"| {peer_text} |"
+        )
     if series := results.get("series"):
         print(
             f"\n{series['days']} days one run each: day {series['days']} / day 2 = "
@@ -194,6 +265,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--series-days", type=int, default=30)
     parser.add_argument("--series-scale-factor", type=float, default=4.8)
+    parser.add_argument(
+        "--peer-max-scale",
+        type=float,
+        default=4.8,
+        help="largest scale the stock peer runs at (dlt's own Iceberg merge commits 1,000 rows "
+        "at a time: its raw step took 68 s at scale 4.8 x 3 dates, the project's 3.7 s)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
@@ -205,7 +283,8 @@ def main() -> None:
                 "platform": platform.platform(),
             },
             "scales": [
-                bench_scale(work, float(sf), args.days) for sf in args.scale_factors.split(",")
+                bench_scale(work, float(sf), args.days, args.peer_max_scale)
+                for sf in args.scale_factors.split(",")
             ],
             "series": bench_days(work, args.series_scale_factor, args.series_days)
             if args.series_days > 1

@@ -1,62 +1,48 @@
 """The dlt pipeline that lands sources as Iceberg tables in the ``raw`` namespace.
 
-dlt's filesystem destination writes Parquet under ``<warehouse>/raw/<table>`` and commits it to
-an Iceberg catalog. By default dlt would use a throwaway in-memory catalog; here it is handed the
-project's persistent catalog (``lakehouse.catalog.catalog_properties``), so every engine that
-reads the catalog (DuckDB, Trino, pyiceberg) sees the tables dlt wrote.
+dlt extracts and normalizes to Parquet; the project's destination (``ingestion.destination``)
+commits those files to the persistent catalog (``lakehouse.catalog``), so every engine that
+reads the catalog (DuckDB, Trino, pyiceberg) sees the tables. Source state stored with the data
+is restored into a pipeline whose working folder is new (``ingestion.pipeline_state``).
+
+dlt cannot restore state from a custom destination, so the working folder's state is the one
+that counts and must not be dropped: ``restore_from_destination`` is off for the project's
+pipelines, which makes dagster-dlt drop only pending packages before a run instead of the whole
+working folder (dagster-dlt 0.29.27, ``dagster_dlt/resource.py``). A package a killed run
+left pending is finished here first (its commits are exactly once), so nothing of it is dropped.
 """
 
 from __future__ import annotations
 
 import dlt
-from dlt.common.configuration.specs import AwsCredentials
 
-from ingestion.destination import idempotent_filesystem
-from lakehouse.catalog import catalog_properties, ensure_namespace, get_catalog
+from ingestion.destination import iceberg_destination
+from ingestion.pipeline_state import restore_sources
+from lakehouse.catalog import ensure_namespace, get_catalog
 from lakehouse.layers import Layer
-from lakehouse.settings import CATALOG_NAME, Profile, Settings
+from lakehouse.settings import Settings
 
 PIPELINE_NAME = "shop"
-
-
-def configure_iceberg_catalog(settings: Settings) -> None:
-    """Point dlt's ``[iceberg_catalog]`` config at the project's catalog."""
-    properties = catalog_properties(settings)
-    dlt.config["iceberg_catalog.iceberg_catalog_name"] = CATALOG_NAME
-    dlt.config["iceberg_catalog.iceberg_catalog_type"] = properties["type"]
-    dlt.config["iceberg_catalog.iceberg_catalog_config"] = properties
-    # Record which load wrote each row (lineage), as dlt does for non-Arrow data.
-    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
-
-
-def destination(settings: Settings) -> idempotent_filesystem:
-    """dlt's filesystem destination; Iceberg appends are committed once per load job."""
-    if settings.profile is Profile.LOCAL:
-        return idempotent_filesystem(bucket_url=settings.warehouse_uri)
-    rest = settings.rest
-    assert rest is not None
-    return idempotent_filesystem(
-        bucket_url=settings.warehouse_uri,
-        credentials=AwsCredentials(
-            aws_access_key_id=rest.s3_access_key_id,
-            aws_secret_access_key=rest.s3_secret_access_key,
-            region_name=rest.s3_region,
-            endpoint_url=rest.s3_endpoint,
-        ),
-    )
 
 
 def make_pipeline(settings: Settings | None = None, name: str = PIPELINE_NAME) -> dlt.Pipeline:
     """A dlt pipeline writing Iceberg tables into ``raw`` of the configured catalog."""
     settings = settings or Settings.from_env()
-    configure_iceberg_catalog(settings)
+    # Record which load wrote each row (lineage), as dlt does for non-Arrow data.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config[f"pipelines.{name}.restore_from_destination"] = False
     # Opening the catalog once here creates the SQL catalog's tables before dlt's parallel load
     # threads open it (they would race to create them), and makes sure ``raw`` exists.
-    ensure_namespace(get_catalog(settings), Layer.RAW)
-    return dlt.pipeline(
+    catalog = get_catalog(settings)
+    ensure_namespace(catalog, Layer.RAW)
+    pipeline = dlt.pipeline(
         pipeline_name=name,
-        destination=destination(settings),
+        destination=iceberg_destination(settings, Layer.RAW.value),
         dataset_name=Layer.RAW.value,
         pipelines_dir=str(settings.dlt_pipelines_dir),
         progress="log",
     )
+    restore_sources(pipeline, catalog, Layer.RAW.value)
+    if pipeline.has_pending_data:
+        pipeline.run()  # no new data: normalizes and loads what a stopped run left pending
+    return pipeline

@@ -1,7 +1,8 @@
 """The Iceberg catalog factory: one place that knows how to reach the catalog of each profile.
 
-``catalog_properties`` is the single description of the catalog; pyiceberg (``get_catalog``) and
-dlt's filesystem destination (``[iceberg_catalog]`` config) are both given exactly this.
+``catalog_properties`` is the single description of the catalog; pyiceberg (``get_catalog``, also
+behind the raw destination) and the benchmark's stock dlt peer (``[iceberg_catalog]`` config) are
+both given exactly this.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import signal
 import sys
 from datetime import date
 
-from ingestion.destination import IdempotentIcebergLoadJob
+from ingestion import iceberg_files
 from ingestion.pipeline import make_pipeline
 from ingestion.shop import shop
 
@@ -21,14 +21,14 @@ KILL_AFTER_ICEBERG_APPEND = "KILL_AFTER_ICEBERG_APPEND"
 
 
 def kill_after_append(table_name: str) -> None:
-    commit_append = IdempotentIcebergLoadJob.commit_append
+    commit_append = iceberg_files.commit_append
 
-    def commit_then_die(self, table, data, properties) -> None:  # type: ignore[no-untyped-def]
-        commit_append(self, table, data, properties)
-        if self.load_table_name == table_name:
+    def commit_then_die(table, *args) -> None:  # type: ignore[no-untyped-def]
+        commit_append(table, *args)
+        if table.name()[-1] == table_name:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    IdempotentIcebergLoadJob.commit_append = commit_then_die  # type: ignore[method-assign]
+    iceberg_files.commit_append = commit_then_die
 
 
 def main(argv: list[str]) -> None:

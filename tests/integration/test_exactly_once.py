@@ -3,7 +3,7 @@
 * a load SIGKILLed in the middle of its load step and started again ends with every row once,
   and the ledger neither skips nor repeats a date;
 * a load SIGKILLed right after an append table's Iceberg commit, before dlt marked the job
-  complete, appends nothing again when it resumes (``ingestion.destination``);
+  complete, appends nothing again when it resumes (``ingestion.iceberg_files``);
 * two processes committing to one Iceberg table at once both succeed (the loser of each race
   retries through ``tests/integration/commits.py commit_with_retry``) and no commit is lost.
 
@@ -27,7 +27,8 @@ import pytest
 from dlt.common.storages.load_package import ParsedLoadJobFileName
 from pyiceberg.exceptions import CommitFailedException
 
-from ingestion.destination import JOB_ID_PROPERTY, committed_jobs
+from ingestion.destination import iceberg_destination
+from ingestion.iceberg_files import JOB_ID_PROPERTY, committed_jobs
 from ingestion.pipeline import PIPELINE_NAME
 from ingestion.shop import LEDGER_KEY
 from ingestion.shop.generator import SCHEMAS, TABLES, ShopSimulator
@@ -129,7 +130,11 @@ def test_load_killed_mid_load_ends_with_every_row_once(s3_env: dict[str, str], t
 
     import dlt
 
-    pipeline = dlt.attach(PIPELINE_NAME, pipelines_dir=str(settings.dlt_pipelines_dir))
+    # the project's destination is a closure over settings: dlt cannot rebuild it from state alone
+    destination = iceberg_destination(settings, Layer.RAW.value)
+    pipeline = dlt.attach(
+        PIPELINE_NAME, pipelines_dir=str(settings.dlt_pipelines_dir), destination=destination
+    )
     resources = pipeline.state["sources"]["shop"]["resources"]
     for name in TABLES:
         assert resources[name][LEDGER_KEY] == [D1.isoformat(), D2.isoformat()], name
