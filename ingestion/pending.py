@@ -1,7 +1,8 @@
 """Which Iceberg snapshots the exactly-once load marker still needs (for snapshot expiry).
 
-``ingestion.destination`` records ``(load id, job id)`` in the summary of every append it commits
-and skips an append whose marker is already in the table's snapshot history. That history matters
+``ingestion.destination`` (through ``ingestion.iceberg_files``) records ``(load id, job id)`` in
+the summary of every append it commits and skips an append whose marker is already in the table's
+snapshot history. That history matters
 only until dlt has finished the load: a package still pending (normalized, not yet fully loaded:
 ``Pipeline.list_normalized_load_packages``) may rerun a job whose rows are already committed.
 Expiry keeps every snapshot whose marker belongs to such a load.
@@ -16,7 +17,7 @@ import dlt
 from dlt.pipeline.exceptions import CannotRestorePipelineException
 from pyiceberg.table.snapshots import Snapshot
 
-from ingestion.destination import LOAD_ID_PROPERTY
+from ingestion.iceberg_files import LOAD_ID_PROPERTY
 
 
 def pending_load_ids(pipelines_dir: Path) -> frozenset[str]:

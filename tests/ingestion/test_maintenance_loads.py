@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from ingestion.destination import JOB_ID_PROPERTY, committed_jobs
+from ingestion.iceberg_files import JOB_ID_PROPERTY, committed_jobs
 from ingestion.pending import needed_by_pending_load, pending_load_ids
 from ingestion.pipeline import make_pipeline
 from ingestion.shop import shop
