@@ -1,8 +1,9 @@
 """``make demo``: the whole graph on the embedded default, one business date after another.
 
 Runs go through the Dagster instance in ``$DAGSTER_HOME``, so ``make dev`` shows them afterwards.
-Running the demo again loads nothing twice: dlt's ledger skips dates already loaded, and dbt
-is skipped for a date it already built on the same raw snapshots (else it rebuilds the same rows).
+Running the demo again loads nothing twice: dlt's ledger skips dates already loaded, and the
+incremental dbt models are skipped for a date the Dagster instance records as built on the same
+raw snapshots and dbt project (the marts downstream then have nothing new to rebuild either).
 """
 
 from __future__ import annotations
@@ -57,17 +58,22 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance) -> None:
         outcome = f"{passed}/{len(checks)} checks passed"
         if warnings:
             outcome += f", {len(warnings)} warning(s): {', '.join(warnings)}"
-        if dbt_skipped(result):
-            outcome += "; dbt skipped: this date was built on the same raw data and models"
+        if skipped := not_materialized(result):
+            outcome += (
+                f"; {len(skipped)} models skipped (checks too): already built for this date "
+                "on the same raw data and models"
+            )
         print(f"      done in {time.monotonic() - started:.1f}s; {outcome}", flush=True)
 
 
-def dbt_skipped(result: dg.ExecuteInProcessResult) -> bool:
-    """True when the dbt step found its inputs unchanged and built nothing."""
-    return any(
-        "dbt" in event.event_specific_data.materialization.metadata
-        for event in result.get_asset_materialization_events()
-    )
+def not_materialized(result: dg.ExecuteInProcessResult) -> set[dg.AssetKey]:
+    """The assets the run planned but did not materialize (a step that found nothing to do)."""
+    planned = {
+        event.asset_key
+        for event in result.all_events
+        if event.event_type is dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    }
+    return planned - {event.asset_key for event in result.get_asset_materialization_events()}
 
 
 def report(settings: Settings) -> None:

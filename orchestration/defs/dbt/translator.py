@@ -8,6 +8,23 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+# dbt's selector of the models built per window of business dates: only these are partitioned.
+INCREMENTAL = "config.materialized:incremental"
+
+# The other models (bronze views, dim_date, gold marts) are rebuilt whole. They follow their
+# dependencies: once any of them updates (a silver partition, a raw load), the model is requested.
+# Dagster's `eager` minus its "no dependency missing" term: a daily-partitioned dependency always
+# has dates nobody loaded (the shop starts in 2024), which would block a mart forever.
+FOLLOW_DEPENDENCIES = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .with_label("eager, despite dates never loaded")
+)
+
+
+def is_incremental(dbt_resource_props: Mapping[str, Any]) -> bool:
+    return dbt_resource_props.get("config", {}).get("materialized") == "incremental"
+
 
 class LayerTranslator(DagsterDbtTranslator):
     """Models are keyed by the schema they build into (bronze/silver/gold), read from the manifest.
@@ -28,3 +45,12 @@ class LayerTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] in {"model", "snapshot", "seed"}:
             return dbt_resource_props["config"]["schema"]
         return super().get_group_name(dbt_resource_props)
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        if dbt_resource_props["resource_type"] == "model" and not is_incremental(
+            dbt_resource_props
+        ):
+            return FOLLOW_DEPENDENCIES
+        return None  # incremental models: per business date, by the schedule and backfills
