@@ -16,13 +16,21 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from lakehouse.catalog import get_catalog
 from orchestration.defs.dbt.inputs import INPUTS_KEY, built_on, fingerprint
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
-from orchestration.defs.dbt.translator import INCREMENTAL, LayerTranslator
+from orchestration.defs.dbt.translator import LayerTranslator
 from orchestration.partitions import (
     business_date_partitions,
     business_dates,
     single_run_backfill,
 )
 from orchestration.resources import LakehouseResource
+
+
+# The two dbt steps: the incremental models, partitioned by business date, and the models
+# rebuilt whole (views and tables), unpartitioned. dbt's `buildable` indirect selection runs a
+# test in the step that builds the last of its parents (a mart's relationship to a dimension
+# runs with the mart); Dagster places its check on the model that declares it, the same one.
+INCREMENTAL_MODELS = "config.materialized:incremental"
+REBUILT_MODELS = "config.materialized:view config.materialized:table"
 
 
 class DbtBuildConfig(dg.Config):
@@ -76,6 +84,9 @@ def dbt_build(
         "unit_test",
         "--log-path",
         str(run_dir / "logs"),
+        # A test runs once all its parents are selected or upstream (see INCREMENTAL_MODELS).
+        "--indirect-selection",
+        "buildable",
         *extra_args,
     ]
     yield from dbt.cli(args, context=context, target_path=run_dir / "target").stream()
@@ -85,7 +96,7 @@ def dbt_build(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
     dagster_dbt_translator=LayerTranslator(),
-    select=INCREMENTAL,
+    select=INCREMENTAL_MODELS,
     partitions_def=business_date_partitions,
     backfill_policy=single_run_backfill,
 )
@@ -120,7 +131,7 @@ def incremental_dbt_assets(
     manifest=dbt_project().manifest_path,
     project=dbt_project(),
     dagster_dbt_translator=LayerTranslator(),
-    exclude=INCREMENTAL,
+    select=REBUILT_MODELS,
 )
 def lakehouse_dbt_assets(
     context: dg.AssetExecutionContext,

@@ -8,9 +8,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-# dbt's selector of the models built per window of business dates: only these are partitioned.
-INCREMENTAL = "config.materialized:incremental"
-
 # The other models (bronze views, dim_date, gold marts) are rebuilt whole. They follow their
 # dependencies: once any of them updates (a silver partition, a raw load), the model is requested.
 # Dagster's `eager` minus its "no dependency missing" term: a daily-partitioned dependency always
