@@ -24,7 +24,6 @@ from orchestration.partitions import (
 )
 from orchestration.resources import LakehouseResource
 
-
 # The two dbt steps: the incremental models, partitioned by business date, and the models
 # rebuilt whole (views and tables), unpartitioned. dbt's `buildable` indirect selection runs a
 # test in the step that builds the last of its parents (a mart's relationship to a dimension
