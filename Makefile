@@ -64,8 +64,8 @@ dev: manifest ## Open the code location in the Dagster UI (http://localhost:3000
 	$(RUN) dagster dev -m orchestration.definitions
 
 .PHONY: validate
-validate: manifest ## dagster definitions validate
-	$(RUN) dagster definitions validate -m orchestration.definitions
+validate: manifest ## dg check defs: the code location loads from its defs folders and validates
+	$(RUN) dg check defs
 
 .PHONY: run_raw run_bronze run_silver run_gold
 run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer for PARTITION (default: the first day)

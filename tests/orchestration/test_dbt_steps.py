@@ -113,3 +113,14 @@ def test_marts_follow_a_new_partition_of_their_dependencies(defs):
         following |= children
     assert following and requested == following
     assert all(after.get_requested_partitions(key) == {None} for key in requested)
+
+
+def test_a_range_of_dates_backfills_the_whole_graph_in_one_run(defs):
+    """README: `dagster asset materialize --select '*' --partition-range A...B`. The CLI refuses a
+    range unless every selected asset has a single-run backfill policy (dagster 1.13.27,
+    dagster/_cli/asset.py, execute_materialize_command), the unpartitioned marts included."""
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert node.backfill_policy == dg.BackfillPolicy.single_run(), key

@@ -131,6 +131,9 @@ def incremental_dbt_assets(
     project=dbt_project(),
     dagster_dbt_translator=LayerTranslator(),
     select=REBUILT_MODELS,
+    # Not partitioned, yet built once per backfill run: `dagster asset materialize --select '*'
+    # --partition-range A...B` requires a single-run policy of every asset it selects.
+    backfill_policy=single_run_backfill,
 )
 def lakehouse_dbt_assets(
     context: dg.AssetExecutionContext,
