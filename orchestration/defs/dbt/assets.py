@@ -123,7 +123,8 @@ def incremental_dbt_assets(
         if isinstance(event, dg.Output):  # a model built: record what it was built on
             event = event.with_metadata({**event.metadata, INPUTS_KEY: inputs})
         yield event
-    # Reached only when dbt succeeded, every blocking test included.
+    # Reached only when dbt succeeded, every blocking test included: the one place for what
+    # follows a successful build of these models (publishing them to Iceberg, issue 14).
 
 
 @dbt_assets(
@@ -142,4 +143,5 @@ def lakehouse_dbt_assets(
 ) -> Iterator[Any]:
     window = business_date_window(context)
     yield from dbt_build(context, dbt, lakehouse, window_vars(window) if window else [])
-    # Reached only when dbt succeeded, every blocking test included.
+    # Reached only when dbt succeeded, every blocking test included: the one place for what
+    # follows a successful build of these models (publishing them to Iceberg, issue 14).
