@@ -6,7 +6,7 @@ they are unpartitioned and follow their dependencies (``translator.FOLLOW_DEPEND
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -91,14 +91,23 @@ def dbt_build(
     yield from dbt.cli(args, context=context, target_path=run_dir / "target").stream()
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    dagster_dbt_translator=LayerTranslator(),
-    select=INCREMENTAL_MODELS,
-    partitions_def=business_date_partitions,
-    backfill_policy=single_run_backfill,
-)
+def dbt_models(select: str, **options: Any) -> Callable:
+    """``@dbt_assets`` of the project's models matching ``select``.
+
+    Every step is built once per backfill run, partitioned or not: `dagster asset materialize
+    --select '*' --partition-range A...B` requires a single-run policy of every asset it selects.
+    """
+    return dbt_assets(
+        manifest=dbt_project().manifest_path,
+        project=dbt_project(),
+        dagster_dbt_translator=LayerTranslator(),
+        select=select,
+        backfill_policy=single_run_backfill,
+        **options,
+    )
+
+
+@dbt_models(INCREMENTAL_MODELS, partitions_def=business_date_partitions)
 def incremental_dbt_assets(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -127,15 +136,7 @@ def incremental_dbt_assets(
     # follows a successful build of these models (publishing them to Iceberg, issue 14).
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    dagster_dbt_translator=LayerTranslator(),
-    select=REBUILT_MODELS,
-    # Not partitioned, yet built once per backfill run: `dagster asset materialize --select '*'
-    # --partition-range A...B` requires a single-run policy of every asset it selects.
-    backfill_policy=single_run_backfill,
-)
+@dbt_models(REBUILT_MODELS)
 def lakehouse_dbt_assets(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
