@@ -8,7 +8,7 @@ own ``evaluate_automation_conditions`` on runless materializations.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pytest
@@ -18,6 +18,7 @@ from lakehouse.paths import DBT_PROJECT_DIR
 from orchestration.defs.dbt.assets import (
     INCREMENTAL_MODELS,
     REBUILT_MODELS,
+    business_date_window,
     incremental_dbt_assets,
     lakehouse_dbt_assets,
 )
@@ -124,3 +125,36 @@ def test_a_range_of_dates_backfills_the_whole_graph_in_one_run(defs):
         node = graph.get(key)
         if node.is_materializable:
             assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"dagster/partition": "2024-01-02"}, ["2024-01-02"]),
+        (
+            {
+                "dagster/asset_partition_range_start": "2024-01-02",
+                "dagster/asset_partition_range_end": "2024-01-04",
+            },
+            ["2024-01-02", "2024-01-03", "2024-01-04"],
+        ),
+    ],
+)
+def test_an_unpartitioned_model_in_a_run_for_dates_sees_those_dates(tags, expected):
+    """`make run_bronze PARTITION=...` tags a run of unpartitioned views: their tests check the
+    rows of that date (the window reaches dbt); the run has no partitions definition to ask."""
+    seen = []
+
+    @dg.asset
+    def view(context) -> None:
+        seen.append(business_date_window(context))
+
+    job = dg.define_asset_job("views", selection=[view])
+    result = (
+        dg.Definitions(assets=[view], jobs=[job])
+        .resolve_job_def("views")
+        .execute_in_process(tags=tags)
+    )
+    assert result.success
+    end = (date.fromisoformat(expected[-1]) + timedelta(days=1)).isoformat()
+    assert seen == [(expected[0], end)]
