@@ -34,9 +34,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "dlt": DagsterDltResource(),
         # The target comes from the project (LAKEHOUSE_PROFILE), the one the manifest was built for.
-        # dagster-dbt's public resource as is. Per run it asks `dbt --version` (6-11 s measured
+        # dagster-dbt's public resource as is. Per process it asks `dbt --version` (6-11 s measured
         # here under load, 0.5 s of it a PyPI check) and builds a dbt adapter in this process
-        # (6.4 s cold, 1.4 s warm): the price of not overriding its private methods.
+        # for each dbt step (6.4 s cold, 1.4 s warm): the price of not overriding private methods.
         "dbt": DbtCliResource(
             project_dir=dbt_project(),
             # The dbt installed beside this interpreter, whether or not its venv is on PATH.
