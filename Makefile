@@ -74,8 +74,8 @@ dev: manifest ## The Dagster UI and daemon on http://localhost:3000 (DAGSTER_POR
 	$(RUN) dagster dev -p $(DAGSTER_PORT)
 
 .PHONY: validate
-validate: manifest ## dagster definitions validate
-	$(RUN) dagster definitions validate
+validate: manifest ## dg check defs: the code location loads from its defs folders and validates
+	$(RUN) dg check defs
 
 # Runs from the command line are launched like the UI's (orchestration/launch.py): same code
 # location, shown on the job pages and the timeline, recorded by the failure sensor.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -47,6 +47,9 @@ def business_dates(context: dg.AssetExecutionContext) -> list[date]:
     problem = outside_partitions([keys.start, keys.end])
     if problem:
         raise dg.Failure(description=f"{problem}. Nothing was written.", allow_retries=False)
-    window = context.partition_time_window
-    first, end = window.start.date(), window.end.date()
-    return [first + timedelta(days=n) for n in range((end - first).days)]
+    # From the run's keys, not its time window: an unpartitioned asset (a mart, a bronze view)
+    # in a run for a date has the keys but no partitions definition of its own.
+    return [
+        date.fromisoformat(k) for k in business_date_partitions.get_partition_keys_in_range(keys)
+    ]
+

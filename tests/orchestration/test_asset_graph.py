@@ -12,6 +12,7 @@ from ingestion.landing.contract import load_sources
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.layers import Layer
+from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.landing.assets import landed_tables
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -32,6 +33,9 @@ def graph_shape(defs: dg.Definitions) -> dict[str, dict]:
             "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
             "partitioned": node.partitions_def is not None,
             "checks": sorted(check.name for check in node.check_keys),
+            "automation": node.automation_condition.get_label()
+            if node.automation_condition
+            else None,
         }
     return shape
 
@@ -59,8 +63,6 @@ def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
     """The one rule that keeps ingestion and transformation one graph."""
     graph = defs.resolve_asset_graph()
     materializable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
-    from orchestration.defs.dbt.project import dbt_project
-
     manifest = json.loads(dbt_project().manifest_path.read_text())
     source_keys = {
         dg.AssetKey([source["source_name"], source["name"]])
@@ -86,7 +88,25 @@ def test_one_connected_graph_from_raw_to_gold(defs):
     assert groups == {layer.value for layer in Layer}
     # keys are <layer>/<name> and the group is the layer
     assert all(k.split("/")[0] == v["group"] for k, v in shape.items())
-    assert all(v["partitioned"] for v in shape.values())
+
+
+def test_only_raw_and_incremental_models_are_partitioned(defs):
+    """A partition of a model means "its rows of that business date were built": true of the raw
+    loads and the incremental models only. Views and full rebuilds follow their dependencies."""
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    models = {
+        f"{node['config']['schema']}/{node['name']}": node["config"]["materialized"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    assert {"view", "table", "incremental"} <= set(models.values())
+    for key, node in graph_shape(defs).items():
+        per_date = key.startswith("raw/") or models[key] == "incremental"
+        assert node["partitioned"] == per_date, key
+        # the rest is rebuilt when its dependencies update, by the automation sensor
+        assert (node["automation"] is not None) == (not per_date), key
+    sensor = defs.resolve_sensor_def("lakehouse_automation")
+    assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
 
 
 def test_dbt_tests_are_asset_checks(defs):

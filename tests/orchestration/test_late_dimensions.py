@@ -72,7 +72,7 @@ def run_window(
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),
     }
-    config = {"ops": {"lakehouse_dbt_assets": {"config": {"full_refresh": full_refresh}}}}
+    config = {"ops": {"incremental_dbt_assets": {"config": {"full_refresh": full_refresh}}}}
     job = defs.resolve_job_def("lakehouse_job")
     return job.execute_in_process(
         instance=instance, tags=tags, run_config=config, raise_on_error=False

@@ -22,6 +22,7 @@ from lakehouse.engine import connect
 from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
+from orchestration.defs.dbt.inputs import INPUTS_KEY
 from tests.orchestration.conftest import embedded_lakehouse
 
 pytestmark = pytest.mark.slow
@@ -171,14 +172,27 @@ def test_rerun_duplicates_nothing_and_next_day_adds_exactly_one_day(defs, backfi
 
     assert {name: content_hash(raw_table(settings, name)) for name in RAW_TABLES} == before
     assert gold(settings, "select * from gold.daily_revenue order by 1") == revenue_before
-    # the same dates on the same raw snapshots and project: dbt is not run again
-    assert dbt_outcome(again) == {"unchanged inputs, skipped"}
-    # a date not built on these inputs yet is built (and changes nothing)
-    assert dbt_outcome(rerun) == {None}
+    # The same dates on the same raw snapshots and project: the incremental models are not
+    # built again, nor the marts after them; the views and dim_date before them are rebuilt.
+    incremental = incremental_keys(defs)
+    for result in (again, rerun):
+        assert dbt_built(result) == {*BRONZE_KEYS, DIM_DATE}
+        # Nothing claims a model was built or a test passed: no check of what was not built is
+        # evaluated, which Dagster resolves as skipped once the run succeeds (dagster 1.13.27,
+        # dagster/_core/storage/asset_check_execution_record.py: AssetCheckExecutionResolvedStatus).
+        evaluated = {c.asset_key for c in result.get_asset_check_evaluations()}
+        assert not evaluated & (incremental | MART_KEYS)
+    # The record the skip relies on is the instance's: the backfill's materialization, which
+    # says what it was built on.
+    for key in incremental:
+        event = instance.get_latest_materialization_event(key)
+        assert event.run_id not in {again.run_id, rerun.run_id}
+        assert INPUTS_KEY in event.asset_materialization.metadata
 
     next_day = DAYS[-1] + timedelta(days=1)
     next_run = run_job(defs, instance, day=next_day)
-    assert dbt_outcome(next_run) == {None}  # new raw snapshots: dbt builds
+    # new raw snapshots: every model is built
+    assert dbt_built(next_run) == {*BRONZE_KEYS, *incremental, *MART_KEYS, DIM_DATE}
     expected = source_rows_per_day([*DAYS, next_day])
     for name in RAW_TABLES:
         assert rows_per_arrival_date(raw_table(settings, name)) == expected[name], name
@@ -188,23 +202,49 @@ def test_rerun_duplicates_nothing_and_next_day_adds_exactly_one_day(defs, backfi
 def test_forced_build_runs_dbt_even_with_unchanged_inputs(defs, backfilled):
     _, instance = backfilled
     job = defs.resolve_job_def("gold_job")
-    config = {"ops": {"lakehouse_dbt_assets": {"config": {"force": True}}}}
+    config = {"ops": {"incremental_dbt_assets": {"config": {"force": True}}}}
     result = job.execute_in_process(
         instance=instance, partition_key=DAYS[0].isoformat(), run_config=config
     )
     assert result.success
-    assert dbt_outcome(result) == {None}
+    gold_keys = {k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "gold"}
+    assert dbt_built(result) == gold_keys
 
 
-def dbt_outcome(result) -> set:
-    """The skip marker on every dbt materialization of a run (None where dbt really ran)."""
-    outcomes = set()
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
-        if materialization.asset_key.path[0] in {"bronze", "silver", "gold"}:
-            marker = materialization.metadata.get("dbt")
-            outcomes.add(marker.value if marker else None)
-    return outcomes
+BRONZE_KEYS = {
+    dg.AssetKey(["bronze", f"stg_{t}"])
+    for t in ("customers", "orders", "order_items", "payments", "products")
+}
+DIM_DATE = dg.AssetKey(["silver", "dim_date"])
+MART_KEYS = {
+    dg.AssetKey(["gold", name])
+    for name in (
+        "daily_revenue",
+        "customer_cohorts",
+        "customer_lifetime_value",
+        "product_performance",
+    )
+}
+
+
+def incremental_keys(defs) -> set[dg.AssetKey]:
+    """The partitioned dbt models, read from the dbt project (materialized='incremental')."""
+    from orchestration.defs.dbt.project import dbt_project_manifest
+
+    return {
+        dg.AssetKey([node["config"]["schema"], node["name"]])
+        for node in dbt_project_manifest()["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+
+
+def dbt_built(result) -> set[dg.AssetKey]:
+    """The dbt models a run materialized."""
+    return {
+        event.asset_key
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[0] in {"bronze", "silver", "gold"}
+    }
 
 
 def test_each_run_builds_its_own_window_of_dates(defs, tmp_path, monkeypatch):
@@ -228,7 +268,7 @@ def test_each_run_builds_its_own_window_of_dates(defs, tmp_path, monkeypatch):
         run_job(defs, instance, day=DAYS[1])
         assert gold(settings, latest_order_date) == [(DAYS[1],)]
         last = run_job(defs, instance, day=DAYS[2])
-    assert dbt_outcome(last) == {None}
+    assert incremental_keys(defs) <= dbt_built(last)
     assert gold(settings, latest_order_date) == [(DAYS[2],)]
     expected = expected_daily_revenue(settings)
     assert (

@@ -1,9 +1,13 @@
-"""dbt models as partitioned assets; dbt tests surface as asset checks."""
+"""dbt models as assets; dbt tests surface as asset checks.
+
+Only the incremental models are partitioned by business date: each run builds its window of
+dates into them. The other models (bronze views, dim_date, gold marts) are rebuilt whole, so
+they are unpartitioned and follow their dependencies (``translator.FOLLOW_DEPENDENCIES``).
+"""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from graphlib import TopologicalSorter
 from typing import Any
 
 import dagster as dg
@@ -11,7 +15,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from lakehouse.catalog import get_catalog
 from lakehouse.publish import publish_build
-from orchestration.defs.dbt.inputs import BuildLedger, fingerprint, selection_id
+from orchestration.defs.dbt.inputs import INPUTS_KEY, built_on, fingerprint
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
 from orchestration.defs.dbt.translator import LayerTranslator
 from orchestration.partitions import (
@@ -21,21 +25,35 @@ from orchestration.partitions import (
 )
 from orchestration.resources import LakehouseResource
 
+# The two dbt steps: the incremental models, partitioned by business date, and the models
+# rebuilt whole (views and tables), unpartitioned. dbt's `buildable` indirect selection runs a
+# test in the step that builds the last of its parents (a mart's relationship to a dimension
+# runs with the mart); Dagster places its check on the model that declares it, the same one.
+INCREMENTAL_MODELS = "config.materialized:incremental"
+REBUILT_MODELS = "config.materialized:view config.materialized:table"
+
 
 class DbtBuildConfig(dg.Config):
-    """Run config of the dbt step."""
+    """Run config of the incremental models' dbt step."""
 
     full_refresh: bool = False  # rebuild incremental models from scratch (dbt --full-refresh)
-    force: bool = False  # build even when no input changed since the last successful build
+    force: bool = False  # build even when no input changed since the dates were last built
 
 
-def business_date_window(context: dg.AssetExecutionContext) -> tuple[str, str]:
-    """The partition window as ISO dates, end exclusive (dbt reads it: macro business_date_window)."""
+def business_date_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+    """The run's window of business dates as ISO dates, end exclusive, or None without one.
+
+    dbt reads it (macro business_date_window). An unpartitioned model in a partitioned run sees
+    the run's window too: its tests then check the rows of those dates only (bronze ``where``).
+    Dates outside the partitions are refused here, before anything is written.
+    """
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
     days = business_dates(context)
     return days[0].isoformat(), (days[-1] + timedelta(days=1)).isoformat()
 
 
-def window_vars(window: tuple[str, str]) -> str:
+def window_vars(window: tuple[str, str]) -> list[str]:
     """The window as dbt ``--vars`` (macro business_date_window reads var('business_date_start')).
 
     dbt's documented way to hand a run its parameters, and what dagster-open-platform does; it
@@ -44,42 +62,21 @@ def window_vars(window: tuple[str, str]) -> str:
     `dbt parse` with unchanged vars 4.8 s (partial parse), with new vars 9.5-11.2 s, so about
     5-6 s per partition run.
     """
-    return json.dumps({"business_date_start": window[0], "business_date_end": window[1]})
+    vars_ = {"business_date_start": window[0], "business_date_end": window[1]}
+    return ["--vars", json.dumps(vars_)]
 
 
-@dbt_assets(
-    manifest=dbt_project().manifest_path,
-    project=dbt_project(),
-    dagster_dbt_translator=LayerTranslator(),
-    partitions_def=business_date_partitions,
-    backfill_policy=single_run_backfill,
-)
-def lakehouse_dbt_assets(
+def dbt_build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     lakehouse: LakehouseResource,
-    config: DbtBuildConfig,
+    extra_args: list[str],
 ) -> Iterator[Any]:
-    window = business_date_window(context)  # refuses dates outside the partitions first
+    """``dbt build`` of the step's selection, streamed as Dagster events (raises if dbt fails)."""
     # Run artifacts and logs go to the data folder, not into the project: one folder per target,
     # reused by every run (runs of the embedded default are serialized; cluster runs are pods).
     settings = lakehouse.settings()
     run_dir = settings.data_dir / "dbt" / settings.dbt_target
-    ledger = BuildLedger(run_dir / "builds.json")
-    selection = selection_id(context.selected_asset_keys)
-    inputs = fingerprint(get_catalog(settings), dbt_project_manifest())
-    if not (config.force or config.full_refresh) and ledger.built(selection, inputs, window):
-        context.log.info(
-            f"These models were built for {window[0]}..{window[1]} (end exclusive) on the same "
-            "raw snapshots and the same dbt project: nothing to rebuild (set force: true to "
-            "rebuild)."
-        )
-        deps = context.assets_def.asset_deps
-        selected = context.selected_asset_keys
-        order = TopologicalSorter({key: deps.get(key, set()) & selected for key in selected})
-        for key in order.static_order():  # a multi-asset yields upstream before downstream
-            yield dg.MaterializeResult(asset_key=key, metadata={"dbt": "unchanged inputs, skipped"})
-        return
     args = [
         "build",
         # Unit tests have fixed inputs: they run in `make test` and CI, not on every data run.
@@ -87,13 +84,77 @@ def lakehouse_dbt_assets(
         "unit_test",
         "--log-path",
         str(run_dir / "logs"),
+        # A test runs once all its parents are selected or upstream (see INCREMENTAL_MODELS).
+        "--indirect-selection",
+        "buildable",
+        *extra_args,
     ]
-    if config.full_refresh:
-        args.append("--full-refresh")
-    invocation = dbt.cli(
-        [*args, "--vars", window_vars(window)], context=context, target_path=run_dir / "target"
+    yield from dbt.cli(args, context=context, target_path=run_dir / "target").stream()
+
+
+def publish(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:
+    """Publish the silver/gold tables this step built and audited (``lakehouse.publish``).
+
+    A run's dbt steps publish under one build id (the run id) and tag; readers see each step's
+    tables once that step's registry commit lands (a run of ``lakehouse_job`` has up to three
+    dbt steps: rebuilt models before and after the incremental ones).
+    """
+    paths = [key.path for key in context.selected_asset_keys]
+    publish_build(lakehouse.settings(), context.run_id, paths)
+
+
+def dbt_models(select: str, **options: Any) -> Callable:
+    """``@dbt_assets`` of the project's models matching ``select``.
+
+    Every step is built once per backfill run, partitioned or not: `dagster asset materialize
+    --select '*' --partition-range A...B` requires a single-run policy of every asset it selects.
+    """
+    return dbt_assets(
+        manifest=dbt_project().manifest_path,
+        project=dbt_project(),
+        dagster_dbt_translator=LayerTranslator(),
+        select=select,
+        backfill_policy=single_run_backfill,
+        **options,
     )
-    yield from invocation.stream()
-    # Reached only when dbt succeeded (stream raises otherwise): write-audit-publish.
-    publish_build(settings, context.run_id, [key.path for key in context.selected_asset_keys])
-    ledger.record(selection, inputs, window)
+
+
+@dbt_models(INCREMENTAL_MODELS, partitions_def=business_date_partitions)
+def incremental_dbt_assets(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    lakehouse: LakehouseResource,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    window = business_date_window(context)  # refuses dates outside the partitions first
+    inputs = fingerprint(get_catalog(lakehouse.settings()), dbt_project_manifest())
+    if not (config.force or config.full_refresh) and built_on(
+        context.instance, context.selected_asset_keys, context.partition_keys, inputs
+    ):
+        # Nothing is materialized, so Dagster reports this step's checks as skipped and skips
+        # the models downstream in this run (their inputs did not change either).
+        context.log.info(
+            f"These models were built for {window[0]}..{window[1]} (end exclusive) on the same "
+            "raw snapshots and the same dbt project: nothing to rebuild (set force: true to "
+            "rebuild)."
+        )
+        return
+    args = window_vars(window) + (["--full-refresh"] if config.full_refresh else [])
+    for event in dbt_build(context, dbt, lakehouse, args):
+        if isinstance(event, dg.Output):  # a model built: record what it was built on
+            event = event.with_metadata({**event.metadata, INPUTS_KEY: inputs})
+        yield event
+    # Reached only when dbt succeeded, every blocking test included: write-audit-publish.
+    publish(context, lakehouse)
+
+
+@dbt_models(REBUILT_MODELS)
+def lakehouse_dbt_assets(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    lakehouse: LakehouseResource,
+) -> Iterator[Any]:
+    window = business_date_window(context)
+    yield from dbt_build(context, dbt, lakehouse, window_vars(window) if window else [])
+    # Reached only when dbt succeeded, every blocking test included: write-audit-publish.
+    publish(context, lakehouse)

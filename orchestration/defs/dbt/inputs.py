@@ -1,12 +1,16 @@
-"""Skip a dbt build that already succeeded for the same business dates on the same inputs.
+"""Skip an incremental dbt build that already succeeded for the same dates on the same inputs.
 
 A silver model recomputes the keys touched in the run's window of business dates from their
-whole history. If that window was built when every raw Iceberg table was at its current snapshot
-and no model, test or macro has changed since, building it again would write the same rows: the
-fixed cost of a run with no new data is then dlt's check plus this comparison, not a dbt build.
-Another window built on the same inputs does not vouch for this one (raw rows of this window may
-have been loaded without a dbt build of it), and the ledger is kept per asset selection (a
-bronze-only run does not vouch for gold).
+whole history. If every partition of the window was built when every raw Iceberg table was at
+its current snapshot and no model, test or macro has changed since, building it again would
+write the same rows: the fixed cost of a run with no new data is then dlt's check plus this
+comparison, not a dbt build.
+
+The record is the Dagster instance's own: each materialization of an incremental model carries
+the fingerprint of its inputs (``INPUTS_KEY``), and the check reads the latest materialization
+of each asset partition (``DagsterInstance.fetch_materializations``). The instance is the one
+every run shares (a SQLite file on the embedded default, Postgres in the cluster), so nothing
+lives in a pod's filesystem; a date or model never built, or built on other inputs, is built.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,6 +25,9 @@ from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import layer_tables
 from lakehouse.layers import Layer
+
+# Materialization metadata: the fingerprint of the raw snapshots and dbt project it was built on.
+INPUTS_KEY = "lakehouse/dbt_inputs"
 
 
 def raw_snapshots(catalog: Catalog) -> dict[str, int | None]:
@@ -47,37 +53,22 @@ def fingerprint(catalog: Catalog, manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def selection_id(keys: Iterable[dg.AssetKey]) -> str:
-    return hashlib.sha256(",".join(sorted(k.to_user_string() for k in keys)).encode()).hexdigest()
-
-
-class BuildLedger:
-    """Per selection: the inputs fingerprint of the last successful builds and their windows.
-
-    Kept in a small JSON file: ``{selection: {"inputs": fingerprint, "windows": [[start, end]]}}``.
-    A build on new inputs replaces the entry; on the same inputs it adds its window.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def _read(self) -> dict[str, dict[str, Any]]:
-        return json.loads(self.path.read_text()) if self.path.exists() else {}
-
-    def built(self, selection: str, inputs: str, window: tuple[str, str]) -> bool:
-        """Whether a build of ``window`` succeeded on exactly these inputs."""
-        entry = self._read().get(selection)
-        return bool(entry) and entry["inputs"] == inputs and list(window) in entry["windows"]
-
-    def record(self, selection: str, inputs: str, window: tuple[str, str]) -> None:
-        entries = self._read()
-        entry = entries.get(selection)
-        if not entry or entry["inputs"] != inputs:
-            entry = {"inputs": inputs, "windows": []}
-        if list(window) not in entry["windows"]:
-            entry["windows"].append(list(window))
-        entries[selection] = entry
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entries, indent=2, sort_keys=True))
-        tmp.replace(self.path)  # atomic: a killed run leaves the old ledger
+def built_on(
+    instance: dg.DagsterInstance,
+    keys: Iterable[dg.AssetKey],
+    partitions: Iterable[str],
+    inputs: str,
+) -> bool:
+    """Whether the latest materialization of every (asset, partition) was built on ``inputs``."""
+    partitions = list(partitions)
+    for key in keys:
+        for partition in partitions:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+            ).records
+            if not records:
+                return False
+            recorded = records[0].asset_materialization.metadata.get(INPUTS_KEY)
+            if recorded is None or recorded.value != inputs:
+                return False
+    return True

@@ -12,6 +12,20 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 # as "(unserializable)". Without it dbt runs in the resource's project_dir, the same folder.
 PROJECT_METADATA_KEY = "dagster_dbt/project"
 
+# The other models (bronze views, dim_date, gold marts) are rebuilt whole. They follow their
+# dependencies: once any of them updates (a silver partition, a raw load), the model is requested.
+# Dagster's `eager` minus its "no dependency missing" term: a daily-partitioned dependency always
+# has dates nobody loaded (the shop starts in 2024), which would block a mart forever.
+FOLLOW_DEPENDENCIES = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .with_label("eager, despite dates never loaded")
+)
+
+
+def is_incremental(dbt_resource_props: Mapping[str, Any]) -> bool:
+    return dbt_resource_props.get("config", {}).get("materialized") == "incremental"
+
 
 class LayerTranslator(DagsterDbtTranslator):
     """Models are keyed by the schema they build into (bronze/silver/gold), read from the manifest.
@@ -40,3 +54,12 @@ class LayerTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] in {"model", "snapshot", "seed"}:
             return dbt_resource_props["config"]["schema"]
         return super().get_group_name(dbt_resource_props)
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        if dbt_resource_props["resource_type"] == "model" and not is_incremental(
+            dbt_resource_props
+        ):
+            return FOLLOW_DEPENDENCIES
+        return None  # incremental models: per business date, by the schedule and backfills

@@ -6,6 +6,9 @@
 -- A line whose product version (the one valid when ordered, at the line's price) or customer is
 -- not delivered yet points at the dimension's inferred member; the line is recomputed, and
 -- re-pointed, when the version arrives (macros/inferred_members.sql).
+-- dim_date is built before this fact (dbt's depends_on hint), so the relationship test on
+-- order_date runs with the fact, in the same (partitioned) step, not with the marts after it.
+-- depends_on: {{ ref('dim_date') }}
 {{
     config(
         materialized='incremental',

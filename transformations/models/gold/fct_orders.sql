@@ -5,6 +5,9 @@
 -- replace their old rows (delete+insert on order_id), so the result equals a full refresh.
 -- An order whose customer is not delivered yet points at the customer's inferred member; the
 -- order is recomputed, and re-pointed, when the customer arrives (macros/inferred_members.sql).
+-- dim_date is built before this fact (dbt's depends_on hint), so the relationship test on
+-- order_date runs with the fact, in the same (partitioned) step, not with the marts after it.
+-- depends_on: {{ ref('dim_date') }}
 {{
     config(
         materialized='incremental',
