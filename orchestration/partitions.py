@@ -52,4 +52,3 @@ def business_dates(context: dg.AssetExecutionContext) -> list[date]:
     return [
         date.fromisoformat(k) for k in business_date_partitions.get_partition_keys_in_range(keys)
     ]
-
