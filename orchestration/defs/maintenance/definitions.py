@@ -24,7 +24,10 @@ def table_health_definitions() -> dg.Definitions:
         for key in step.keys
         if key.path[0] in published
     ]
-    landed = [dg.AssetKey([Layer.RAW.value, t]) for t in landing.landed_tables(load_sources())]
+    landed = [
+        dg.AssetKey([Layer.RAW.value, table])
+        for table in (*landing.landed_tables(load_sources()), landing.QUARANTINE_TABLE)
+    ]
     keys = [*dlt.shop_assets.keys, *landed, *dbt_keys]
     return dg.Definitions(
         asset_checks=[build_table_health_checks(sorted(keys, key=lambda k: k.to_user_string()))]
