@@ -21,6 +21,13 @@ D1, D2, D3 = (START_DATE + timedelta(days=i) for i in range(3))
 MERGE = {"customers", "products", "orders"}
 
 
+@pytest.fixture(autouse=True)
+def fresh_pipeline_context(tmp_path: Path) -> None:
+    """A source iterated outside a load keeps its state in dlt's active pipeline: give each test
+    an empty one, so the dataset record of another test's load (any scale) is not read here."""
+    dlt.pipeline(pipeline_name="shop_wiring", pipelines_dir=str(tmp_path / "pipelines"))
+
+
 # --- wiring (no destination) -------------------------------------------------------------------
 def test_resources_declare_the_contract() -> None:
     source = shop(D1, scale_factor=SCALE_FACTOR)
