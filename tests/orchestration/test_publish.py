@@ -30,7 +30,7 @@ from tests.orchestration.conftest import embedded_lakehouse
 pytestmark = pytest.mark.slow
 
 DAY1, DAY2, DAY3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
-FORCE = {"ops": {"lakehouse_dbt_assets": {"config": {"force": True}}}}
+FORCE = {"ops": {"incremental_dbt_assets": {"config": {"force": True}}}}
 
 
 def run(defs, instance, day: date, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
