@@ -11,23 +11,31 @@ Expiry keeps every snapshot whose marker belongs to such a load.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import dlt
 from dlt.pipeline.exceptions import CannotRestorePipelineException
 from pyiceberg.table.snapshots import Snapshot
 
+from ingestion.destination import iceberg_destination
 from ingestion.iceberg_files import LOAD_ID_PROPERTY
+from lakehouse.layers import Layer
+from lakehouse.settings import Settings
 
 
-def pending_load_ids(pipelines_dir: Path) -> frozenset[str]:
-    """Load ids of every dlt pipeline under ``pipelines_dir`` that are not completely loaded."""
+def pending_load_ids(settings: Settings) -> frozenset[str]:
+    """Load ids of every dlt pipeline of ``settings`` that are not completely loaded."""
+    pipelines_dir = settings.dlt_pipelines_dir
     if not pipelines_dir.is_dir():
         return frozenset()
+    # The project's pipelines write raw through a destination built at run time, which dlt
+    # cannot rebuild from a pipeline's stored state in another process: attach with it.
+    destination = iceberg_destination(settings, Layer.RAW.value)
     pending: set[str] = set()
     for folder in sorted(p for p in pipelines_dir.iterdir() if p.is_dir()):
         try:
-            pipeline = dlt.attach(folder.name, pipelines_dir=str(pipelines_dir))
+            pipeline = dlt.attach(
+                folder.name, pipelines_dir=str(pipelines_dir), destination=destination
+            )
         except CannotRestorePipelineException:
             continue  # not a pipeline dlt can restore: it has no package dlt could resume
         pending.update(pipeline.list_normalized_load_packages())

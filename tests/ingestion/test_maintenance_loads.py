@@ -116,7 +116,7 @@ def test_load_killed_after_its_commit_and_resumed_after_maintenance_commits_once
     assert killed.wait(timeout=180) == -signal.SIGKILL, log.read_text()[-3000:]
     catalog = get_catalog(lakehouse_env)
     table = catalog.load_table(("raw", appended))
-    pending = pending_load_ids(lakehouse_env.dlt_pipelines_dir)
+    pending = pending_load_ids(lakehouse_env)
     assert len(pending) == 1, "the killed load is not pending: the test proves nothing"
     (marker,) = [m for m in committed_jobs(table) if m[0] in pending]
     keep = needed_by_pending_load(pending)
@@ -137,7 +137,7 @@ def test_load_killed_after_its_commit_and_resumed_after_maintenance_commits_once
     resumed = start_load(env, d1.isoformat(), log)
     assert resumed.wait(timeout=180) == 0, log.read_text()[-3000:]
     assert "not appending it again" in log.read_text()
-    assert pending_load_ids(lakehouse_env.dlt_pipelines_dir) == frozenset()
+    assert pending_load_ids(lakehouse_env) == frozenset()
     assert_exactly(lakehouse_env, [d0, d1])
     jobs = [
         s.summary[JOB_ID_PROPERTY]

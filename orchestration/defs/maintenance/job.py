@@ -34,7 +34,7 @@ def maintain_iceberg_tables(context: dg.OpExecutionContext, lakehouse: Lakehouse
     if uses_trino(settings):
         reports = maintain_with_trino(settings, catalog, policy_for)
     else:
-        keep = needed_by_pending_load(pending_load_ids(settings.dlt_pipelines_dir))
+        keep = needed_by_pending_load(pending_load_ids(settings))
         reports = maintain_catalog(catalog, policy_for, datetime.now(UTC), keep)
     for report in reports:
         context.log.info(report.summary())
