@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import ForbiddenError
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -269,3 +270,32 @@ def test_a_failing_table_is_reported_and_the_others_maintained(catalog: Catalog)
     assert len(data_paths(catalog.load_table("gold.daily"))) == DAYS  # left as it was
     assert reports["raw.events"].error is None
     assert len(data_paths(catalog.load_table("raw.events"))) == 1
+
+
+class PolicyNamespaceForbidden:
+    """The catalog as the cluster's maintainer sees it through Polaris: it may list every
+    namespace (catalog_browser) but not the tables of ``maintenance``, which holds policies and
+    on which it has no grant (403, ``ForbiddenError``)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def list_namespaces(self, parent: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        if parent == ("maintenance",):
+            return []
+        return [*self.catalog.list_namespaces(parent), *([("maintenance",)] if not parent else [])]
+
+    def list_tables(self, namespace: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if namespace == ("maintenance",):
+            raise ForbiddenError("Principal 'table_maintainer' is not authorized for TABLE_LIST")
+        return self.catalog.list_tables(namespace)
+
+    def load_table(self, identifier: tuple[str, ...]) -> Table:
+        return self.catalog.load_table(identifier)
+
+
+def test_a_namespace_the_maintainer_may_not_list_is_passed_over(catalog: Catalog) -> None:
+    daily_table(catalog, "raw.events")
+    daily_table(catalog, "gold.events")
+    found = [name for name, _ in catalog_tables(PolicyNamespaceForbidden(catalog))]
+    assert found == ["gold.events", "raw.events"]

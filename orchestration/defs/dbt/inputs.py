@@ -59,7 +59,13 @@ def built_on(
     partitions: Iterable[str],
     inputs: str,
 ) -> bool:
-    """Whether the latest materialization of every (asset, partition) was built on ``inputs``."""
+    """Whether the latest materialization of every (asset, partition) was built on ``inputs``
+    by a run that succeeded.
+
+    dagster-dbt reports a model as soon as dbt built it, before its tests ran: a run whose audit
+    (an error-level test) or publish failed still recorded the model with its inputs. Skipping on
+    such a record would leave the published tables on the previous build.
+    """
     partitions = list(partitions)
     for key in keys:
         for partition in partitions:
@@ -70,5 +76,8 @@ def built_on(
                 return False
             recorded = records[0].asset_materialization.metadata.get(INPUTS_KEY)
             if recorded is None or recorded.value != inputs:
+                return False
+            run = instance.get_run_by_id(records[0].run_id)
+            if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
                 return False
     return True
