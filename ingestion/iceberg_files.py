@@ -79,6 +79,9 @@ def place_file(table: Table, local_path: str, name: str) -> str:
             os.link(local_path, target)
         except OSError:
             shutil.copyfile(local_path, target)
+        # A link keeps dlt's file's mtime, which may already be older than the orphan sweep's
+        # safety window (a package resumed days later): the file is new to the table now.
+        os.utime(target)
         return location
     with open(local_path, "rb") as source, table.io.new_output(location).create(True) as sink:
         shutil.copyfileobj(source, sink, length=8 << 20)

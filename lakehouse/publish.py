@@ -13,7 +13,8 @@ is each built silver/gold table published, in two steps:
 pyiceberg has no multi-table commit, so step 1 is table by table: an engine that reads a table's
 ``main`` branch directly can see the new snapshot of one table before another's, for the seconds
 step 1 takes. ``lakehouse.read`` and ``make sql`` resolve tables through the registry and so see
-a build whole or not at all. Re-publishing a build (a retried step) reuses each table's snapshot
+a build whole or not at all; a run whose dbt steps publish one by one (orchestration's dbt
+assets) makes one build per step, under the same build id and tag. Re-publishing a build (a retried step) reuses each table's snapshot
 of that build id, so nothing is written twice.
 """
 

@@ -1,7 +1,8 @@
 """Who maintenance acts as: in the cluster, the ``table_maintainer`` principal.
 
-The code location's own principal (``ingestion_writer``) may only touch ``raw``; maintenance must
-list, read the policies of and commit to the tables of every namespace. Its Polaris credentials
+The code location's own principal (``ingestion_writer``) writes ``raw`` and the published
+layers only; maintenance must list, read the policies of and commit to the tables of every
+namespace. Its Polaris credentials
 (``MAINTENANCE_CLIENT_ID`` / ``MAINTENANCE_CLIENT_SECRET``, from the Secret
 ``polaris-table-maintainer``) replace the catalog client's, and its Trino catalog
 (``TRINO_MAINTENANCE_CATALOG``, default ``iceberg_maintenance``) authenticates as the same

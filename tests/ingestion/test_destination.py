@@ -98,6 +98,17 @@ def test_an_append_adds_the_job_file_itself_with_column_stats(catalog, tmp_path:
     assert snapshot.summary["dlt.job-id"] == "versions.a.parquet"
 
 
+def test_a_placed_file_is_new_to_the_orphan_sweep(catalog, tmp_path: Path) -> None:
+    """A package resumed days after dlt wrote its file: the linked file must not look older than
+    the sweep's safety window while its commit is under way (lakehouse/maintenance/orphans.py)."""
+    path = _job_file(tmp_path, "1.0-versions.a.parquet", _rows(range(3), 1, "a"))
+    ten_days_ago = os.path.getmtime(path) - 10 * 86400
+    os.utime(path, (ten_days_ago, ten_days_ago))
+    table = open_or_create(catalog, "raw", "versions", path, f"file://{tmp_path}/warehouse")
+    location = iceberg_files.place_file(table, path, "versions.a.parquet")
+    assert os.path.getmtime(location.removeprefix("file://")) > ten_days_ago + 9 * 86400
+
+
 def test_a_job_committed_before_is_not_committed_again(catalog, tmp_path: Path) -> None:
     _commit(catalog, tmp_path, _rows(range(10), 1, "a"), APPEND)
     table, _ = _commit(catalog, tmp_path, _rows(range(10), 1, "a"), APPEND)  # the re-run
