@@ -39,6 +39,13 @@ HEARTBEAT_TOLERANCE_SECONDS = "75"
 # The failure sensor ticks every 30 s: how long a failed run waits for its record.
 FAILURE_RECORD_WAIT_SECONDS = 120
 POLL_SECONDS = 2
+# Runs still to finish before a daemon started here stops.
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def partition_tags(start: date, end: date) -> dict[str, str]:
@@ -94,9 +101,18 @@ class QueueServer:
             )
         return f"started a Dagster daemon for this run (log: {self.log})"
 
-    def stop(self) -> None:
+    def stop(self, instance: dg.DagsterInstance) -> None:
         if self.daemon is None:
             return
+        # This daemon also runs the sensors: runs it started meanwhile (the automation sensor's
+        # marts after a layer run) finish before it stops, or stopping it would kill them.
+        while active := instance.get_runs(dg.RunsFilter(statuses=ACTIVE)):
+            print(
+                f"          waiting for {len(active)} run(s) the daemon started: "
+                + ", ".join(f"{r.job_name} {r.run_id[:8]}" for r in active),
+                flush=True,
+            )
+            time.sleep(POLL_SECONDS * 5)
         os.killpg(self.daemon.pid, signal.SIGTERM)
         try:
             self.daemon.wait(timeout=60)
@@ -152,8 +168,8 @@ def launch(job: str, start: date, end: date) -> int:
     run_id = str(uuid.uuid4())
     dates = f"{start}" if start == end else f"{start}..{end}"
     server = QueueServer(log)
-    try:
-        with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance:
+        try:
             served = server.ensure() or "the running Dagster daemon (make dev) serves it"
             launched = dagster_cli(
                 "dagster",
@@ -176,8 +192,8 @@ def launch(job: str, start: date, end: date) -> int:
                 print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run_id[:8]}")
                 return 0
             record = failure_record(instance, run_id)
-    finally:
-        server.stop()
+        finally:
+            server.stop(instance)
     print(f"{job} for {dates} ended {run.status.value.lower()}: run {run_id}", file=sys.stderr)
     if record:
         print(f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}")
