@@ -49,7 +49,7 @@ def measure_publish(data_dir: Path, first: date, last: date) -> dict:
                 "--exclude-resource-type",
                 "unit_test",
             ),
-            *("--target", "local", "--vars", window_vars(window), "--quiet"),
+            *("--target", "local", *window_vars(window), "--quiet"),
             *("--target-path", str(data_dir / "dbt" / "bench" / "target")),
             *("--log-path", str(data_dir / "dbt" / "bench" / "logs")),
         ],
