@@ -8,6 +8,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
+
 from ingestion.shop.generator import ShopSimulator
 
 
@@ -114,7 +116,8 @@ def test_orders_reference_customers_created_before(rows) -> None:
     for r in rows["orders"]:
         assert r["customer_id"] in created
         assert created[r["customer_id"]] < r["ordered_at"]
-        assert first_seen[r["customer_id"]] <= r["ordered_at"].date()
+        # Delivered no later than the order (history orders come with the start date's snapshot).
+        assert first_seen[r["customer_id"]] <= r["_day"]
         newcomers += created[r["customer_id"]].date() == r["ordered_at"].date()
     assert newcomers > 0  # same-day signups do order (existence is checked to the microsecond)
 
@@ -153,3 +156,21 @@ def test_products_exist_before_they_are_sold(rows, simulator: ShopSimulator, day
     assert new or later
     for r in rows["order_items"]:
         assert products[r["product_id"]] <= r["created_at"]
+
+
+def test_churned_customers_never_order_and_traits_show_in_behaviour(rows, simulator) -> None:
+    """The churn rule (README): no order after churn_at; prone customers return/cancel more."""
+    orders = [r for r in rows["orders"] if r["status"] == "placed"]
+    ids = np.array([r["customer_id"] for r in orders])
+    churn_us = simulator.churn_at(ids)
+    ordered_us = np.array([int(r["ordered_at"].timestamp() * 1_000_000) for r in orders])
+    assert (ordered_us < churn_us).all()
+    final = {r["order_id"]: r for r in sorted(rows["orders"], key=lambda r: r["updated_at"])}
+    status = np.array([final[r["order_id"]]["status"] for r in orders])
+    return_prone, cancel_prone = simulator.customer_traits(ids)
+    assert (status[return_prone] == "returned").mean() > 3 * (
+        status[~return_prone] == "returned"
+    ).mean()
+    assert (status[cancel_prone] == "cancelled").mean() > 3 * (
+        status[~cancel_prone] == "cancelled"
+    ).mean()
