@@ -25,6 +25,7 @@ from lakehouse.engine import connect
 from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Profile, Settings
+from ml.report import churn_model_summary
 from orchestration.partitions import outside_partitions
 
 DBT_LAYERS = {Layer.BRONZE.value, Layer.SILVER.value, Layer.GOLD.value}
@@ -123,11 +124,13 @@ def report(settings: Settings) -> None:
             print(conn.sql("select * from gold.daily_revenue order by 1"))
     finally:
         conn.close()
+    print(churn_model_summary(catalog))
     print(
         "Next:\n"
         "  make dev    the asset graph, runs and data-test checks in the Dagster UI (localhost:3000)\n"
         "  make docs   the dbt docs site with lineage (localhost:8090)\n"
         "  make sql    SQL on raw/silver/gold as published Iceberg tables (never blocks a run)\n"
+        "  make mlflow the churn model's runs, versions and champion in the MLflow UI\n"
         "  make test   the test suite\n"
         f"  data        everything lives in {settings.data_dir} (make clean removes it)"
     )

@@ -505,10 +505,14 @@ class ShopSimulator:
             cache.churn_at = known = np.concatenate([known, self.churn_at(ids)])
         return known
 
-    def _choose_customers(self, day: int, ordered: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def _choose_customers(
+        self, day: int, ordered: np.ndarray, u: np.ndarray, u_accept: np.ndarray
+    ) -> np.ndarray:
         """Customer of each order: the first of its candidates that exists and has not churned.
 
-        Candidates favour long-standing customers (``CUSTOMER_SKEW``). When none is active (rare),
+        Candidates favour long-standing customers (``CUSTOMER_SKEW``); one fading out (in its
+        last ``CHURN_FADE_DAYS``) takes the order only with ``CHURN_FADE_ACCEPT``. When none is
+        active (rare),
         the newest existing customer, created less than ``CHURN_MIN_LIFETIME_DAYS`` ago and so
         active, takes the order: no customer ever orders after ``churn_at``.
         """
@@ -516,7 +520,9 @@ class ShopSimulator:
         pick = np.floor(existing[:, None] * u**s.CUSTOMER_SKEW).astype(np.int64)
         candidates = np.minimum(pick, existing[:, None] - 1) + 1
         churn = self._churn_lookup(int(existing.max(initial=0)))
-        active = churn[candidates - 1] > ordered[:, None]
+        left = churn[candidates - 1] - ordered[:, None]
+        fading = left < s.CHURN_FADE_DAYS * DAY_US
+        active = (left > 0) & (~fading | (u_accept < s.CHURN_FADE_ACCEPT))
         first = candidates[np.arange(len(ordered)), active.argmax(axis=1)]
         return np.where(active.any(axis=1), first, existing)
 
@@ -803,7 +809,9 @@ class ShopSimulator:
         )
         customer_u = rng.random((n, s.CUSTOMER_CANDIDATES))
         channel = _pick(rng.random(n), s.CHANNEL_WEIGHTS)
-        customer = self._choose_customers(day, ordered, customer_u)
+        customer = self._choose_customers(
+            day, ordered, customer_u, rng.random((n, s.CUSTOMER_CANDIDATES))
+        )
         return_prone, cancel_prone = self.customer_traits(customer)
 
         rng = self._order_rng(Stream.ORDER_LIFECYCLE, day, chunk)

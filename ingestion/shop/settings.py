@@ -46,7 +46,11 @@ CUSTOMER_CANDIDATES = 8  # draws per order until an active (not yet churned) cus
 # Each customer stops ordering for good at churn_at = created_at + CHURN_MIN_LIFETIME_DAYS +
 # Exponential(mean CHURN_MEAN_LIFETIME_DAYS / hazard); hazard multiplies the factors below.
 CHURN_MIN_LIFETIME_DAYS = 60
-CHURN_MEAN_LIFETIME_DAYS = 365  # of a consumer with neither trait
+CHURN_MEAN_LIFETIME_DAYS = 240  # of a consumer with neither trait
+# Customers fade before they leave: in the last CHURN_FADE_DAYS before churn_at a candidate takes
+# the order only with this probability, so their order frequency drops first.
+CHURN_FADE_DAYS = 30
+CHURN_FADE_ACCEPT = 0.25
 SEGMENT_CHURN_HAZARD = (1.0, 0.6, 0.3)  # by SEGMENTS (the customer's initial segment)
 RETURN_PRONE_SHARE = 0.15  # customers who return much more often ...
 RETURN_PRONE_RATE = 0.20  # ... this share of their delivered orders ...

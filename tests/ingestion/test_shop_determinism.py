@@ -136,16 +136,16 @@ LATE_DIGESTS = {
     1.0: {
         "customers": "6974ccb071606fe9fa5fb22b46acbe57b9828395c14a69894e3ba9c668ca1f27",
         "products": "ffcfc8f38156911a0a7dfcfccd2f58d7385232a9dd4717b573b60a5b31087ea0",
-        "orders": "72ef8a14cf2d692c19dc2a1cd167595ab02396f509fe685c907119ca8b522f84",
+        "orders": "a3892bdfa4f97051c7654aba54576a7cfcfcd3e5408159d9ef35aded20bf2738",
         "order_items": "f067a3162d03eded91783f70f3feadebb33111027fa050606af3c900cc7acd87",
-        "payments": "65bc986680e4a31874045f48484f1deeba76afbb6a2e07c5028af9b341f5e8f0",
+        "payments": "d70d1f82a607ac8fe8c9ff2aff78d38103413f2a9759b6b932a5e374a204b4ec",
     },
     0.3: {
         "customers": "698a60ba7ab992bfb2fc424e70eff8054580e7929361fb06482e55ea412b54a2",
         "products": "cc24ed4244c1101578476c257f97e66c9a7d2b1ef0f8c16845f10a2db822eb45",
-        "orders": "b5d151bb92b5bf7de642daab6ee162a22c2eb106e325f7410cd0f42b8a2d3df1",
+        "orders": "7cff8cf8a2f507abbf84f5469a8d067a46ae82f98d6a7c55118c2980e237513f",
         "order_items": "800774ba89dcca70c31c651fbec6486833b3a1a2af7d44c02fcf17172f2bcb4a",
-        "payments": "967057d165431a36adea7551f90a030f77d00dab98546f3bb5c449dd5263c772",
+        "payments": "702c3274571a1fd8f2b4965ee4ce35f3e0175c4c5d4e4396c7929f2c925b2deb",
     },
 }
 
