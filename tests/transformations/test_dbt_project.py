@@ -31,7 +31,7 @@ MATERIALIZATION_EXCEPTIONS = {
     "fct_orders": "incremental",
     "fct_order_items": "incremental",
 }
-MODEL_COUNT = 17
+MODEL_COUNT = 18
 
 
 # --- expected figures, computed from the raw rows without SQL ------------------------------------
