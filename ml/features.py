@@ -12,12 +12,11 @@ import pyarrow as pa
 NUMERIC = (
     "tenure_days",
     "recency_days",
-    "order_count",
+    "orders_7d",
     "orders_30d",
-    "orders_90d",
-    "monetary_90d",
-    "returned_orders",
-    "cancelled_orders",
+    "monetary_30d",
+    "returned_orders_30d",
+    "cancelled_orders_30d",
 )
 SEGMENTS = ("consumer", "small_business", "corporate")
 FEATURES = (*NUMERIC, *(f"segment_{s}" for s in SEGMENTS))
@@ -31,7 +30,7 @@ class FeatureError(ValueError):
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """Rows of ``gold.ml_customer_features`` with numeric model inputs, sorted for determinism."""
     frame = table.to_pandas()
-    frame["monetary_90d"] = frame["monetary_90d"].astype(float)
+    frame["monetary_30d"] = frame["monetary_30d"].astype(float)
     for segment in SEGMENTS:
         frame[f"segment_{segment}"] = (frame["segment"] == segment).astype(float)
     return frame.sort_values(["cutoff_date", "customer_id"], ignore_index=True)

@@ -15,7 +15,10 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from ml.drift import Reference
 from ml.settings import CHAMPION, EXPERIMENT, MODEL_NAME, MlflowSettings
+
+REFERENCE_ARTIFACT = "feature_reference.json"
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,15 @@ class Registry:
             return experiment.experiment_id
         return client.create_experiment(EXPERIMENT, artifact_location=self.settings.artifact_root)
 
-    def register(self, booster: lgb.Booster, params: dict[str, str]) -> ModelVersion:
-        """Log ``booster`` in a new run (mlflow.lightgbm) and register it as a new version."""
+    def register(
+        self, booster: lgb.Booster, params: dict[str, str], reference: Reference
+    ) -> ModelVersion:
+        """Log ``booster`` in a new run (mlflow.lightgbm), with its training feature
+        distribution, and register it as a new version."""
         client = self.client()
         with mlflow.start_run(experiment_id=self.experiment_id(client)):
             mlflow.log_params(params)
+            mlflow.log_dict(reference, REFERENCE_ARTIFACT)
             info = mlflow.lightgbm.log_model(
                 booster,
                 name="model",
@@ -82,3 +89,8 @@ class Registry:
 
     def params(self, version: ModelVersion) -> dict[str, str]:
         return dict(self.client().get_run(version.run_id).data.params)
+
+    def reference(self, version: ModelVersion) -> Reference:
+        """The training feature distribution logged with ``version``."""
+        self.client()
+        return mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{REFERENCE_ARTIFACT}")

@@ -25,12 +25,11 @@ SCHEMA = pa.schema(
         ("segment", pa.string()),
         ("tenure_days", pa.int64()),
         ("recency_days", pa.int64()),
-        ("order_count", pa.int64()),
+        ("orders_7d", pa.int64()),
         ("orders_30d", pa.int64()),
-        ("orders_90d", pa.int64()),
-        ("monetary_90d", pa.decimal128(18, 2)),
-        ("returned_orders", pa.int64()),
-        ("cancelled_orders", pa.int64()),
+        ("monetary_30d", pa.decimal128(18, 2)),
+        ("returned_orders_30d", pa.int64()),
+        ("cancelled_orders_30d", pa.int64()),
         ("label_window_end", pa.date32()),
         ("churned", pa.bool_()),
     ]
@@ -39,7 +38,7 @@ SCHEMA = pa.schema(
 
 def cutoffs() -> list[date]:
     """As gold.ml_customer_features makes them: weekly back from the end, plus the last 7 days."""
-    weekly = [DATA_END - timedelta(days=7 * k) for k in range(15)]
+    weekly = [DATA_END - timedelta(days=7 * k) for k in range(13)]
     daily = [DATA_END - timedelta(days=k) for k in range(7)]
     return sorted(set(weekly + daily))
 
@@ -58,11 +57,9 @@ def feature_rows(
     parts = []
     for cutoff in cutoffs():
         n = CUSTOMERS
-        orders_90d = rng.integers(3, 40, n)
+        orders_30d = rng.integers(2, 30, n)
         fading = rng.random(n) < 0.15
-        orders_30d = np.where(
-            fading, np.maximum(1, orders_90d // 10), np.maximum(1, orders_90d // 3)
-        )
+        orders_7d = np.where(fading, orders_30d // 12, orders_30d // 4)
         returned = rng.poisson(np.where(rng.random(n) < 0.15, 3.0, 0.3))
         recency = rng.integers(1, 31, n)
         if drift_after is not None and cutoff > drift_after:
@@ -81,14 +78,13 @@ def feature_rows(
                     "segment": rng.choice(["consumer", "small_business", "corporate"], n).tolist(),
                     "tenure_days": rng.integers(30, 700, n),
                     "recency_days": recency,
-                    "order_count": orders_90d + rng.integers(0, 10, n),
+                    "orders_7d": orders_7d,
                     "orders_30d": orders_30d,
-                    "orders_90d": orders_90d,
-                    "monetary_90d": [
+                    "monetary_30d": [
                         Decimal(int(x)) / 100 for x in rng.integers(1_000, 500_000, n)
                     ],
-                    "returned_orders": returned,
-                    "cancelled_orders": rng.poisson(0.2, n),
+                    "returned_orders_30d": returned,
+                    "cancelled_orders_30d": rng.poisson(0.2, n),
                     "label_window_end": [window_end] * n,
                     "churned": churned.tolist() if labelled else [None] * n,
                 },

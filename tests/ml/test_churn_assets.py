@@ -132,7 +132,7 @@ def test_drift_check_warns_on_a_shifted_feature(lakehouse_dir: Path) -> None:
         drifted = check(score_date(lakehouse_dir, instance, SCORE_DATE), "feature_drift")
         assert not drifted.passed
         assert drifted.severity is dg.AssetCheckSeverity.WARN
-        assert drifted.metadata["psi_returned_orders"].value > 0.2
+        assert drifted.metadata["psi_returned_orders_30d"].value > 0.2
         assert drifted.metadata["psi_recency_days"].value < 0.2
 
 

@@ -20,6 +20,7 @@ LABEL = "churned"
 
 BASE_ORDERS = [
     # order_id, customer_id, order_date, status, net_amount, status_updated_at
+    (100, 1, "2025-01-20", "delivered", 50.00, "2025-01-24 10:00:00"),  # before the 30 days
     (101, 1, "2025-02-10", "delivered", 20.00, "2025-02-14 10:00:00"),
     (102, 1, "2025-02-20", "returned", 30.00, "2025-03-01 09:00:00"),  # returned before the cutoff
     (103, 1, "2025-03-02", "returned", 15.00, "2025-03-10 09:00:00"),  # ... after it: not yet
@@ -101,16 +102,17 @@ def test_features_at_the_cutoff_are_computed_from_before_it(builds) -> None:
     assert set(rows) == {1, 2, 9}  # customer 4 does not exist yet
     one = rows[1]
     assert one["recency_days"] == 2  # 03-02
-    assert one["order_count"] == 3 and one["orders_30d"] == 3
-    assert one["returned_orders"] == 1  # 102; 103 is returned only after the cutoff
+    assert (one["orders_7d"], one["orders_30d"]) == (1, 3)  # 03-02; 02-10, 02-20, 03-02
+    assert float(one["monetary_30d"]) == 65.00
+    assert one["returned_orders_30d"] == 1  # 102; 103 is returned only after the cutoff
     assert one["tenure_days"] == (CUTOFF - date(2024, 6, 1)).days
     two = rows[2]
-    assert (two["segment"], two["cancelled_orders"], two["recency_days"]) == (
+    assert (two["segment"], two["cancelled_orders_30d"], two["recency_days"]) == (
         "small_business",
         1,
         1,
     )
-    assert float(two["monetary_90d"]) == 40.00  # the cancelled order's amount is left out
+    assert float(two["monetary_30d"]) == 40.00  # the cancelled order's amount is left out
     assert rows[9]["segment"] == "corporate"
     # Labels: no order in [03-04, 04-01) -> churned; customer 9 orders on 03-31.
     assert (one[LABEL], two[LABEL], rows[9][LABEL]) == (True, True, False)

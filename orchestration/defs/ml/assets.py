@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from lakehouse.catalog import get_catalog
-from ml import evaluation, model
+from ml import drift, evaluation, model
 from ml.features import at_cutoff, labels, time_split
 from ml.scoring import score, scores_table, write_scores
 from ml.settings import SCORES_TABLE
@@ -42,6 +42,7 @@ def churn_model(
             **{k: str(v) for k, v in model.PARAMS.items()},
             "rounds": str(model.ROUNDS),
         },
+        drift.reference(split.train),
     )
     context.log.info(f"registered customer_churn version {version.version}")
     return dg.MaterializeResult(

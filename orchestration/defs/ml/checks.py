@@ -48,18 +48,17 @@ def feature_drift(
 ) -> dg.AssetCheckResult:
     reg = registry(lakehouse)
     champion = reg.champion()
-    frame = read_features(lakehouse)
-    cutoffs = {date.fromisoformat(c) for c in reg.params(champion)["train_cutoffs"].split(",")}
-    training = frame[frame["cutoff_date"].isin(cutoffs)]
-    score_date = date.fromisoformat(context.partition_key) if context.has_partition_key else None
-    scored = at_cutoff(
-        frame, (score_date or frame["cutoff_date"].max() - timedelta(days=1)) + timedelta(days=1)
-    )
-    psi = feature_psi(training, scored)
+    if champion is None:
+        return dg.AssetCheckResult(passed=True, description="no champion yet: nothing scored")
+    cutoff = date.fromisoformat(context.partition_key) + timedelta(days=1)
+    psi = feature_psi(reg.reference(champion), at_cutoff(read_features(lakehouse), cutoff))
     drifted = {f: round(v, 3) for f, v in psi.items() if v > WARN_PSI}
     return dg.AssetCheckResult(
         passed=not drifted,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"PSI above {WARN_PSI}: {drifted}" if drifted else "no feature drifted",
-        metadata={f"psi_{f}": round(v, 4) for f, v in psi.items()},
+        metadata={
+            "model_version": int(champion.version),
+            **{f"psi_{f}": round(v, 4) for f, v in psi.items()},
+        },
     )

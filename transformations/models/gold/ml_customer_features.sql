@@ -2,12 +2,17 @@
 -- placed before the cutoff and from what had happened to them by then (an order returned or
 -- cancelled after the cutoff counts as neither), with the customer version valid at the cutoff.
 -- The label, churned, says whether the customer placed no order in the label window after it.
--- Rows: customers active at the cutoff (an order in the 30 days before it).
+-- Rows: customers active at the cutoff (an order in the 30 days before it); one silent for
+-- longer has already lapsed.
+-- Features look back `lookback_days` only, a window complete at every cutoff (the shop's order
+-- history starts 120 days before its first business date): cumulative figures would grow with
+-- the data's age, not with behaviour, and differ between training and scoring.
 -- Cutoffs: every 7 days back from the data's end (the day after the latest order date) over
 -- `cutoff_history_days`, plus each of the last 7 days, so daily scoring finds its own cutoff.
 -- A cutoff whose label window is not over yet has a null label (scoring rows).
 {% set label_days = 28 %}
-{% set cutoff_history_days = 98 %}
+{% set cutoff_history_days = 84 %}
+{% set lookback_days = 30 %}
 
 with
 
@@ -62,7 +67,7 @@ cutoffs as (
 
 history as (
 
-    -- Every order placed before each cutoff, with whether it was returned / cancelled by then.
+    -- The orders of the lookback window before each cutoff, returned / cancelled by then or not.
     select
         cutoffs.cutoff_date,
         orders.customer_id,
@@ -76,6 +81,7 @@ history as (
     from cutoffs
     inner join orders
         on orders.order_date < cutoffs.cutoff_date
+        and orders.order_date >= cast({{ dbt.dateadd('day', -lookback_days, 'cutoffs.cutoff_date') }} as date)
     inner join order_status
         on orders.order_id = order_status.order_id
 
@@ -87,14 +93,11 @@ behaviour as (
         cutoff_date,
         customer_id,
         min(days_before_cutoff) as recency_days,
-        count(*) as order_count,
-        sum(case when days_before_cutoff <= 30 then 1 else 0 end) as orders_30d,
-        sum(case when days_before_cutoff <= 90 then 1 else 0 end) as orders_90d,
-        sum(
-            case when days_before_cutoff <= 90 and not cancelled_by_cutoff then net_amount else 0 end
-        ) as monetary_90d,
-        sum(case when returned_by_cutoff then 1 else 0 end) as returned_orders,
-        sum(case when cancelled_by_cutoff then 1 else 0 end) as cancelled_orders
+        sum(case when days_before_cutoff <= 7 then 1 else 0 end) as orders_7d,
+        count(*) as orders_30d,
+        sum(case when cancelled_by_cutoff then 0 else net_amount end) as monetary_30d,
+        sum(case when returned_by_cutoff then 1 else 0 end) as returned_orders_30d,
+        sum(case when cancelled_by_cutoff then 1 else 0 end) as cancelled_orders_30d
     from history
     group by cutoff_date, customer_id
 
@@ -125,12 +128,11 @@ final as (
             as {{ dbt.type_bigint() }}
         ) as tenure_days,
         cast(behaviour.recency_days as {{ dbt.type_bigint() }}) as recency_days,
-        cast(behaviour.order_count as {{ dbt.type_bigint() }}) as order_count,
+        cast(behaviour.orders_7d as {{ dbt.type_bigint() }}) as orders_7d,
         cast(behaviour.orders_30d as {{ dbt.type_bigint() }}) as orders_30d,
-        cast(behaviour.orders_90d as {{ dbt.type_bigint() }}) as orders_90d,
-        cast(behaviour.monetary_90d as {{ type_amount() }}) as monetary_90d,
-        cast(behaviour.returned_orders as {{ dbt.type_bigint() }}) as returned_orders,
-        cast(behaviour.cancelled_orders as {{ dbt.type_bigint() }}) as cancelled_orders,
+        cast(behaviour.monetary_30d as {{ type_amount() }}) as monetary_30d,
+        cast(behaviour.returned_orders_30d as {{ dbt.type_bigint() }}) as returned_orders_30d,
+        cast(behaviour.cancelled_orders_30d as {{ dbt.type_bigint() }}) as cancelled_orders_30d,
         cutoffs.label_window_end,
         case
             when cutoffs.label_window_end > cutoffs.data_end then null
@@ -145,9 +147,6 @@ final as (
     left join future_orders
         on behaviour.cutoff_date = future_orders.cutoff_date
         and behaviour.customer_id = future_orders.customer_id
-    -- The churn population: customers active at the cutoff (an order in the 30 days before it);
-    -- one silent for longer has already lapsed.
-    where behaviour.orders_30d > 0
 
 )
 
