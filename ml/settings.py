@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse.layers import ML_NAMESPACE
 from lakehouse.settings import Profile, Settings, SettingsError
 
 MODEL_NAME = "customer_churn"
 CHAMPION = "champion"
 EXPERIMENT = "customer_churn"
 FEATURES_TABLE = "gold.ml_customer_features"
-SCORES_NAMESPACE = "ml"
+SCORES_NAMESPACE = ML_NAMESPACE
 SCORES_TABLE = f"{SCORES_NAMESPACE}.customer_churn_scores"
 # The candidate must beat the recency baseline's held-out AUC by at least this much.
 MIN_AUC_MARGIN = 0.02
