@@ -79,6 +79,13 @@ def _polaris_root_file(data: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _mlflow_tracking_uri(data: Mapping[str, str]) -> dict[str, str]:
+    # MLflow's tracking store on the project's Postgres (database and role `mlflow`).
+    return {
+        "tracking-uri": (f"postgresql://mlflow:{data['password']}@lakehouse-postgres:5432/mlflow")
+    }
+
+
 SPECS: tuple[SecretSpec, ...] = (
     SecretSpec(
         name="minio-root",
@@ -122,6 +129,12 @@ SPECS: tuple[SecretSpec, ...] = (
         name="dagster-postgresql-secret",
         purpose="Dagster storage password (role dagster)",
         generated=("postgresql-password",),
+    ),
+    SecretSpec(
+        name="lakehouse-mlflow",
+        purpose="MLflow tracking store (role mlflow) of the ml assets",
+        generated=("password",),
+        derive=_mlflow_tracking_uri,
     ),
 )
 
