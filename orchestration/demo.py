@@ -60,6 +60,40 @@ def output_to(log: Path | None) -> Iterator[None]:
             os.close(saved[1])
 
 
+def execute(
+    job: dg.JobDefinition, day: date, instance: dg.DagsterInstance, log: Path | None
+) -> dg.ExecuteInJobResult:
+    """Run ``job`` for ``day``; a failed run ends the demo saying where to look."""
+    with output_to(log):
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=day.isoformat(),
+            run_config=QUIET_LOGS,
+            raise_on_error=False,
+        )
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        sys.exit(
+            f"Run {result.run_id} for {day} failed in {failed}. Read {log or 'the output above'}"
+            " or the run's logs in `make dev`, fix the cause, then run `make demo` again "
+            "(nothing is loaded twice)."
+        )
+    return result
+
+
+def checks_outcome(result: dg.ExecuteInJobResult) -> str:
+    checks = result.get_asset_check_evaluations()
+    warnings = [
+        f"{c.asset_key.to_user_string()} {c.check_name}"
+        for c in checks
+        if not c.passed and c.severity is dg.AssetCheckSeverity.WARN
+    ]
+    outcome = f"{sum(1 for c in checks if c.passed)}/{len(checks)} checks passed"
+    if warnings:
+        outcome += f", {len(warnings)} warning(s): {', '.join(warnings)}"
+    return outcome
+
+
 def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | None) -> None:
     from orchestration.definitions import defs
 
@@ -72,36 +106,24 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | N
             f"[{n + 1}/{days}] business date {day}: dlt -> raw, dbt -> bronze/silver/gold ...",
             flush=True,
         )
-        with output_to(log):
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=day.isoformat(),
-                run_config=QUIET_LOGS,
-                raise_on_error=False,
-            )
-        if not result.success:
-            failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            sys.exit(
-                f"Run {result.run_id} for {day} failed in {failed}. Read {log or 'the output above'}"
-                " or the run's logs in `make dev`, fix the cause, then run `make demo` again "
-                "(nothing is loaded twice)."
-            )
-        checks = result.get_asset_check_evaluations()
-        warnings = [
-            f"{c.asset_key.to_user_string()} {c.check_name}"
-            for c in checks
-            if not c.passed and c.severity is dg.AssetCheckSeverity.WARN
-        ]
-        passed = sum(1 for c in checks if c.passed)
-        outcome = f"{passed}/{len(checks)} checks passed"
-        if warnings:
-            outcome += f", {len(warnings)} warning(s): {', '.join(warnings)}"
+        result = execute(job, day, instance, log)
+        outcome = checks_outcome(result)
         if skipped := models - {e.asset_key for e in result.get_asset_materialization_events()}:
             outcome += (
                 f"; {len(skipped)} models skipped (checks too): already built for this date "
                 "on the same raw data and models"
             )
         print(f"      done in {time.monotonic() - started:.1f}s; {outcome}", flush=True)
+
+
+def run_churn_model(day: date, instance: dg.DagsterInstance, log: Path | None) -> None:
+    """ml_job once, for the last date: train, evaluate, promote (the gate) and score."""
+    from orchestration.definitions import defs
+
+    started = time.monotonic()
+    print(f"[ml] churn model for {day}: train, evaluate, promote, score ...", flush=True)
+    result = execute(defs.resolve_job_def("ml_job"), day, instance, log)
+    print(f"      done in {time.monotonic() - started:.1f}s; {checks_outcome(result)}", flush=True)
 
 
 def report(settings: Settings) -> None:
@@ -164,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         print(f"Full logs: {log} (make demo VERBOSE=1 prints them here)")
     run_days(args.start, args.days, instance, log)
+    run_churn_model(last, instance, log)
     report(settings)
 
 
