@@ -66,9 +66,7 @@ def churn_model(
     "held-out cutoff: AUC, precision at the top 10%, calibration error. Logged to the version's "
     "MLflow run; the blocking check champion_promotion decides on them.",
 )
-def churn_model_evaluation(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
-) -> dg.MaterializeResult:
+def churn_model_evaluation(lakehouse: LakehouseResource) -> dg.MaterializeResult:
     reg = registry(lakehouse)
     candidate = reg.latest()
     held_out = at_cutoff(
