@@ -126,7 +126,7 @@ def run_churn_model(day: date, instance: dg.DagsterInstance, log: Path | None) -
     print(f"      done in {time.monotonic() - started:.1f}s; {checks_outcome(result)}", flush=True)
 
 
-def report(settings: Settings) -> None:
+def report(settings: Settings, first: date) -> None:
     catalog = get_catalog(settings)
     conn = connect(settings.duckdb_path, catalog)
     try:
@@ -142,8 +142,14 @@ def report(settings: Settings) -> None:
             "where table_schema = 'gold' and table_name = 'daily_revenue'"
         ).fetchone()[0]
         if has_revenue:
-            print("\nGold: daily revenue")
-            print(conn.sql("select * from gold.daily_revenue order by 1"))
+            # The shop's order history before the first date is in the table too (Rows above).
+            print(f"\nGold: daily revenue from {first}")
+            print(
+                conn.sql(
+                    "select * from gold.daily_revenue where order_date >= $first order by 1",
+                    params={"first": first},
+                )
+            )
     finally:
         conn.close()
     print(churn_model_summary(catalog))
@@ -187,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Full logs: {log} (make demo VERBOSE=1 prints them here)")
     run_days(args.start, args.days, instance, log)
     run_churn_model(last, instance, log)
-    report(settings)
+    report(settings, args.start)
 
 
 if __name__ == "__main__":
