@@ -182,6 +182,7 @@ def test_layers_are_schemas_with_their_materialization(
         ("gold", "customer_lifetime_value"): "BASE TABLE",
         ("gold", "customer_cohorts"): "BASE TABLE",
         ("gold", "product_performance"): "BASE TABLE",
+        ("gold", "ml_customer_features"): "BASE TABLE",
     }
 
 
