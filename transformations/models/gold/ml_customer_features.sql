@@ -60,7 +60,7 @@ cutoffs as (
         bounds.data_end
     from spine
     cross join bounds
-    where mod({{ dbt.datediff('spine.date_day', 'bounds.data_end', 'day') }}, 7) = 0
+    where mod({{ days_between('spine.date_day', 'bounds.data_end') }}, 7) = 0
         or spine.date_day > cast({{ dbt.dateadd('day', -7, 'bounds.data_end') }} as date)
 
 ),
@@ -77,7 +77,7 @@ history as (
             and cast(order_status.status_updated_at as date) < cutoffs.cutoff_date as returned_by_cutoff,
         orders.status = 'cancelled'
             and cast(order_status.status_updated_at as date) < cutoffs.cutoff_date as cancelled_by_cutoff,
-        {{ dbt.datediff('orders.order_date', 'cutoffs.cutoff_date', 'day') }} as days_before_cutoff
+        {{ days_between('orders.order_date', 'cutoffs.cutoff_date') }} as days_before_cutoff
     from cutoffs
     inner join orders
         on orders.order_date < cutoffs.cutoff_date
@@ -124,7 +124,7 @@ final as (
         behaviour.customer_id,
         customers.segment,
         cast(
-            {{ dbt.datediff('cast(customers.created_at as date)', 'cutoffs.cutoff_date', 'day') }}
+            {{ days_between('cast(customers.created_at as date)', 'cutoffs.cutoff_date') }}
             as {{ dbt.type_bigint() }}
         ) as tenure_days,
         cast(behaviour.recency_days as {{ dbt.type_bigint() }}) as recency_days,
