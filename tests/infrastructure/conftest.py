@@ -79,6 +79,8 @@ def component_labels(
     labels["dagster-webserver"] = dict(dagster["dagsterWebserver"]["labels"])
     labels["dagster-daemon"] = dict(dagster["dagsterDaemon"]["labels"])
     labels["code-location"] = dict(dagster["dagster-user-deployments"]["deployments"][0]["labels"])
+    labels["superset"] = dict(values["superset"]["supersetNode"]["podLabels"])
+    labels["superset-init"] = dict(values["superset"]["init"]["podLabels"])
     # dagster-k8s labels every run pod app.kubernetes.io/component=run_worker itself.
     labels["dagster-run"] = {
         **dagster["runLauncher"]["config"]["k8sRunLauncher"]["labels"],

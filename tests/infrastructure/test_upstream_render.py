@@ -22,7 +22,7 @@ import yaml
 from tests.infrastructure import infra_checks as checks
 
 UPSTREAM = os.environ.get("LAKEHOUSE_UPSTREAM_CHARTS", "")
-RELEASES = ["minio", "polaris", "trino", "dagster", "seaweedfs"]
+RELEASES = ["minio", "polaris", "trino", "dagster", "seaweedfs", "superset"]
 # Test hooks (`helm test`) are not installed by `make up`.
 SKIP_SOURCES = ("/tests/",)
 

@@ -11,7 +11,7 @@ from lakehouse.platform import charts as platform_charts
 from lakehouse.platform import secrets as platform_secrets
 from tests.infrastructure import infra_checks as checks
 
-VALUES_FILES = ["dagster", "minio", "polaris", "seaweedfs", "trino"]
+VALUES_FILES = ["dagster", "minio", "polaris", "seaweedfs", "superset", "trino"]
 
 # The environment contract of the code location and run pods (lakehouse/settings.py).
 PLAIN_CONTRACT = {
@@ -265,6 +265,7 @@ def test_every_component_carries_the_network_policy_label(component_labels) -> N
     expected = {
         "postgres", "s3", "polaris", "polaris-realm-bootstrap", "polaris-bootstrap", "trino",
         "dagster-webserver", "dagster-daemon", "code-location", "dagster-run", "dbt-docs",
+        "superset", "superset-init",
     }  # fmt: skip
     assert set(component_labels) == expected
     for component, labels in component_labels.items():
