@@ -48,7 +48,7 @@ def test_pinned_versions(charts: dict[str, Any]) -> None:
         "polaris": "1.7.0",
         "trino": "1.42.2",
         "dagster": "1.13.27",
-        "superset": "0.15.1",
+        "superset": "0.15.0",
     }
 
 

@@ -160,7 +160,7 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
         "kubernetes/dbt-docs.yaml",
         "python -m lakehouse.platform.superset configmap --out",
         "apply -f",
-        "helm upgrade --install superset superset/superset --version 0.15.1",
+        "helm upgrade --install superset superset/superset --version 0.15.0",
         "python -m lakehouse.platform.secrets export --context kind-lakehouse",
     ]
     position = 0
