@@ -35,6 +35,9 @@ ALLOWED = [
     ("superset", "trino", 8080),
     ("superset", "postgres", 5432),
     ("superset-init", "postgres", 5432),
+    # Importing the bundle's connection lists Trino's catalogs (Superset 6.1.0,
+    # superset/commands/database/utils.py add_permissions): seen failing without Trino.
+    ("superset-init", "trino", 8080),
 ]
 # Flows that must stay closed.
 DENIED = [
@@ -53,7 +56,6 @@ DENIED = [
     ("code-location", "polaris", 8182),  # Polaris management port: probes only
     ("superset", "polaris", 8181),  # Superset reads gold through Trino only
     ("superset", "s3", 9000),
-    ("superset-init", "trino", 8080),  # the import stores the connection, it queries nothing
     ("superset-init", "polaris", 8181),
     ("trino", "superset", 8088),
     ("code-location", "superset", 8088),

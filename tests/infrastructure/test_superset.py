@@ -226,6 +226,42 @@ def test_the_connection_is_superset_on_the_read_only_catalog_of_the_trino_servic
     assert cmd[cmd.index("--sqlalchemy-uri") + 1] == superset.trino_uri()
     assert cmd[cmd.index("--database") + 1] == superset.DATABASE_NAME
     assert cmd[cmd.index("--out") + 1] == "/tmp/b.zip"
+    chosen = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--dashboard"]
+    assert chosen == list(superset.CLUSTER_DASHBOARDS)
+
+
+ANALYTICS = checks.INFRA.parent / "analytics"
+TABLE_RE = re.compile(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)\.[A-Za-z_]", re.IGNORECASE)
+
+
+def dashboard_schemas() -> dict[str, set[str]]:
+    """Schemas each dashboard of analytics/ reads (through its datasets' SQL)."""
+    import yaml
+
+    out: dict[str, set[str]] = {}
+    for path in sorted((ANALYTICS / "dashboards").glob("*.yml")):
+        charts_ = yaml.safe_load(path.read_text())["charts"]
+        datasets = {chart["dataset"] for chart in charts_}
+        sql = [
+            yaml.safe_load((ANALYTICS / "datasets" / f"{name}.yml").read_text())["sql"]
+            for name in datasets
+        ]
+        out[path.stem] = {schema.lower() for text in sql for schema in TABLE_RE.findall(text)}
+    return out
+
+
+@pytest.mark.skipif(
+    not (ANALYTICS / "dashboards").is_dir(), reason="analytics/dashboards (issue 16) not here yet"
+)
+def test_the_cluster_gets_exactly_the_dashboards_that_read_gold_only() -> None:
+    schemas = dashboard_schemas()
+    gold_only = {name for name, read in schemas.items() if read == {"gold"}}
+    assert set(superset.CLUSTER_DASHBOARDS) == gold_only, schemas
+
+
+def test_schema_extraction_sees_every_table_reference() -> None:
+    sql = "select a from gold.x join Silver.y on 1=1 left join health.z using (k) from t"
+    assert {s.lower() for s in TABLE_RE.findall(sql)} == {"gold", "silver", "health"}
 
 
 def _builder_writing(data: bytes | None, code: int = 0):
