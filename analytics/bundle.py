@@ -142,7 +142,10 @@ def form_data(chart: Chart, dataset: Dataset) -> dict[str, Any]:
         params |= {"query_mode": "aggregate", "groupby": list(chart.groupby)}
         params["metrics"] = list(chart.metrics)
         if chart.order_by:
-            params |= {"timeseries_limit_metric": chart.order_by[0], "order_desc": not chart.order_by[1]}
+            params |= {
+                "timeseries_limit_metric": chart.order_by[0],
+                "order_desc": not chart.order_by[1],
+            }
     return params
 
 
@@ -268,7 +271,9 @@ def select_dashboards(spec: Spec, slugs: list[str] | None) -> Spec:
         return spec
     known = {dashboard.slug for dashboard in spec.dashboards}
     if unknown := sorted(set(slugs) - known):
-        raise SpecError(f"no dashboard {', '.join(unknown)} (there are: {', '.join(sorted(known))})")
+        raise SpecError(
+            f"no dashboard {', '.join(unknown)} (there are: {', '.join(sorted(known))})"
+        )
     chosen = tuple(d for d in spec.dashboards if d.slug in slugs)
     return Spec(datasets=spec.datasets, dashboards=chosen)
 

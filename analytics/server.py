@@ -137,7 +137,9 @@ def wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SupersetError(f"Superset exited ({process.returncode}): {log.read_text()[-3000:]}")
+            raise SupersetError(
+                f"Superset exited ({process.returncode}): {log.read_text()[-3000:]}"
+            )
         try:
             if requests.get(f"{url}/health", timeout=5).ok:
                 return
@@ -162,7 +164,7 @@ def api_session(url: str, password: str, user: str = ADMIN_USER) -> requests.Ses
     csrf = session.get(f"{url}/api/v1/security/csrf_token/", timeout=30)
     if not csrf.ok:
         raise SupersetError(f"no CSRF token ({csrf.status_code}): {csrf.text}")
-    session.headers |= {"X-CSRFToken": csrf.json()["result"], "Referer": url}
+    session.headers.update({"X-CSRFToken": csrf.json()["result"], "Referer": url})
     return session
 
 
@@ -194,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / ".env")
     args = parser.parse_args(argv)
     if port_taken(args.port):
-        print(f"port {args.port} is taken: stop what uses it, or SUPERSET_PORT=8089", file=sys.stderr)
+        print(
+            f"port {args.port} is taken: stop what uses it, or SUPERSET_PORT=8089", file=sys.stderr
+        )
         return 1
     settings = Settings.from_env()
     if not views.refresh(settings):

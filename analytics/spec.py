@@ -165,9 +165,7 @@ def load_dashboard(path: Path, datasets: dict[str, Dataset]) -> Dashboard:
 
 def load_spec(root: Path = ANALYTICS_DIR) -> Spec:
     """Every dataset and dashboard under ``root`` (``datasets/``, ``dashboards/``)."""
-    datasets = {
-        path.stem: load_dataset(path) for path in sorted((root / "datasets").glob("*.yml"))
-    }
+    datasets = {path.stem: load_dataset(path) for path in sorted((root / "datasets").glob("*.yml"))}
     dashboards = tuple(
         load_dashboard(path, datasets) for path in sorted((root / "dashboards").glob("*.yml"))
     )

@@ -23,10 +23,15 @@ def duckdb_extension(name):
     module = importlib.import_module(f"duckdb_extension_{name}")
     import duckdb
 
-    return Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    return (
+        Path(module.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / f"{name}.duckdb_extension"
+    )
 
 
-def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # noqa: N802
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
     """DuckDB connections load the Iceberg extensions before any query: the views file's views
     call iceberg_scan. duckdb-engine runs ``LOAD <each preload_extensions entry>`` on connect."""
     if uri.get_backend_name() == "duckdb":
