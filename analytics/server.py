@@ -112,12 +112,15 @@ def prepare(env: dict[str, str], admin_password: str) -> None:
     """Create or upgrade the metadata database, the admin user and the roles (all idempotent)."""
     superset(env, "db", "upgrade")
     # The password goes through the prompt (stdin), not the command line that `ps` shows.
-    superset(
+    twice = f"{admin_password}\n{admin_password}\n"
+    said = superset(
         env,
         *("fab", "create-admin", "--username", ADMIN_USER, "--firstname", "Lakehouse"),
         *("--lastname", "Admin", "--email", "admin@localhost"),
-        stdin=f"{admin_password}\n{admin_password}\n",
+        stdin=twice,
     )
+    if "already exists" in said:  # .env is the truth: an edited password applies
+        superset(env, "fab", "reset-password", "--username", ADMIN_USER, stdin=twice)
     superset(env, "init")
 
 

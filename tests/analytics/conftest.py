@@ -57,6 +57,13 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(root / "data")}
     env["DAGSTER_HOME"] = str(root / "dagster")
     Path(env["DAGSTER_HOME"]).mkdir()
+    # A landed partner file with one bad row, so the data health dashboard has a quarantine to
+    # show (the demo's job lands the partners source; tests/orchestration/test_land_command.py).
+    landed = root / "data" / "landing" / "partners" / "2024-01-01"
+    landed.mkdir(parents=True)
+    (landed / "stores.csv").write_text(
+        "store_id,store_name,city,opened_on\n1,Main Street,Lyon,2020-01-02\nx,Bad key,Paris,\n"
+    )
     demo = subprocess.run(
         [sys.executable, "-m", "orchestration.demo", "--days", str(DEMO_DAYS)],
         cwd=REPO_ROOT,

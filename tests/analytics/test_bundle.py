@@ -3,6 +3,7 @@ nothing half-written. (The real import is tests/analytics/test_dashboards.py.)""
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -97,3 +98,22 @@ def test_a_failed_build_leaves_the_previous_bundle(tmp_path: Path) -> None:
     )
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["bundle.zip"]
+
+
+def test_the_dbt_exposures_name_the_dashboards_and_their_gold_tables() -> None:
+    """Each gold dashboard has an exposure whose URL is its page and whose depends_on are the
+    gold tables its datasets read (the data health dashboard reads the catalog, not models)."""
+    exposures_yml = ANALYTICS_DIR.parent / "transformations" / "models" / "gold" / "_exposures.yml"
+    exposures = {
+        e["url"].rstrip("/").rsplit("/", 1)[1]: e
+        for e in yaml.safe_load(exposures_yml.read_text())["exposures"]
+        if e["type"] == "dashboard"
+    }
+    spec = load_spec()
+    gold_dashboards = {d.slug: d for d in spec.dashboards if d.slug != "data_health"}
+    assert set(exposures) == set(gold_dashboards)
+    for slug, dashboard in gold_dashboards.items():
+        assert exposures[slug]["url"] == f"http://localhost:8088/superset/dashboard/{slug}/"
+        sql = " ".join(spec.datasets[chart.dataset].sql for chart in dashboard.charts)
+        read = set(re.findall(r"\bgold\.(\w+)", sql))
+        assert {f"ref('{table}')" for table in read} == set(exposures[slug]["depends_on"]), slug
