@@ -11,8 +11,10 @@ location's environment, does the rest in order:
 3. ``superset db upgrade``, ``superset fab create-admin``, ``superset init`` on a SQLite metadata
    database in the data folder (each is a no-op when already done);
 4. ``superset run`` on 127.0.0.1, then the bundle through ``POST /api/v1/assets/import/``, which
-   overwrites every object it names (``superset import-dashboards`` would keep changed charts as
-   they were), so a re-run updates the dashboards in place instead of adding copies.
+   overwrites every object it names, so a re-run updates the dashboards in place instead of
+   adding copies. ``superset import-dashboards`` would keep changed charts as they were: at 6.1.0
+   its command imports charts with ``overwrite=False`` (superset/commands/dashboard/importers/v1/
+   __init__.py), the assets API with ``overwrite=True`` (superset/commands/importers/v1/assets.py).
 """
 
 from __future__ import annotations

@@ -33,7 +33,9 @@ def duckdb_extension(name):
 
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
     """DuckDB connections load the Iceberg extensions before any query: the views file's views
-    call iceberg_scan. duckdb-engine runs ``LOAD <each preload_extensions entry>`` on connect."""
+    call iceberg_scan. Superset passes the returned params to ``create_engine`` (hook documented
+    in superset/config.py, called in superset/models/core.py at 6.1.0); duckdb-engine 0.17.0 runs
+    ``LOAD <entry>`` for each ``preload_extensions`` entry on connect (duckdb_engine/__init__.py)."""
     if uri.get_backend_name() == "duckdb":
         connect_args = params.setdefault("connect_args", {})
         connect_args["preload_extensions"] = [
