@@ -32,6 +32,7 @@ class RunningSuperset:
     settings: Settings
     env: dict[str, str]  # the demo's LAKEHOUSE_DATA_DIR and DAGSTER_HOME
     admin_password: str
+    superset_env: dict[str, str]  # the Superset processes' environment (analytics.server)
 
 
 def uv() -> str:
@@ -102,7 +103,15 @@ def superset(demo_env: dict[str, str]) -> Iterator[RunningSuperset]:
         server.wait_until_ready(process, url, log)
         session = server.api_session(url, credentials.admin_password)
         server.import_bundle(session, url, bundle_zip)
-        yield RunningSuperset(url, session, spec, demo_data, demo_env, credentials.admin_password)
+        yield RunningSuperset(
+            url=url,
+            session=session,
+            spec=spec,
+            settings=demo_data,
+            env=demo_env,
+            admin_password=credentials.admin_password,
+            superset_env=env,
+        )
     finally:
         process.terminate()
         process.wait(timeout=60)

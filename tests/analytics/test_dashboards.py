@@ -242,5 +242,10 @@ def test_importing_again_updates_in_place(superset: RunningSuperset) -> None:
     bundle_zip = superset.settings.data_dir / "superset" / "bundle.zip"
     server.import_bundle(superset.session, superset.url, bundle_zip)
     assert {kind: count(kind) for kind in before} == before
+    # The command line's import (an init Job's way) reads the same ZIP and adds nothing either.
+    server.superset(
+        superset.superset_env, "import-dashboards", "-p", str(bundle_zip), "-u", "admin"
+    )
+    assert {kind: count(kind) for kind in before} == before
     charts = sum(len(d.charts) for d in superset.spec.dashboards)
     assert before["chart"] >= charts and before["database"] == 1
