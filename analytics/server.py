@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -218,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare(env, credentials.admin_password)
     url = f"http://localhost:{args.port}"
     log = folder / "superset.log"
+    # A plain SIGTERM would end this process without the `finally` below, orphaning Superset.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = start(env, args.port, log)
     try:
         wait_until_ready(server, url, log)
