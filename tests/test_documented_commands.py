@@ -45,7 +45,11 @@ CHEAP = {
     "make bench_landing": 'make bench_landing BENCH_LANDING_ARGS="--rows 1000"',
 }
 # Servers: started on a free port (the documented one may be taken), checked to answer, stopped.
-SERVERS = {"make dev": ("DAGSTER_PORT", "/server_info"), "make docs": ("DOCS_PORT", "/")}
+SERVERS = {
+    "make dev": ("DAGSTER_PORT", "/server_info"),
+    "make docs": ("DOCS_PORT", "/"),
+    "make dashboards": ("SUPERSET_PORT", "/health"),
+}
 
 
 def documented_commands() -> list[str]:
