@@ -12,7 +12,16 @@ import pytest
 from pyiceberg.exceptions import NoSuchTableError
 
 from lakehouse.maintenance.catalog_policies import policy_source
-from lakehouse.maintenance.policy import DEFAULT_POLICY, PolicyError, from_applicable
+from lakehouse.maintenance.policy import (
+    DATA_COMPACTION,
+    DEFAULT_POLICY,
+    ORPHAN_FILE_REMOVAL,
+    SNAPSHOT_EXPIRY,
+    MaintenancePolicy,
+    PolicyError,
+    from_applicable,
+    policy_content,
+)
 from lakehouse.maintenance.settings import maintainer_settings
 from lakehouse.platform.polaris import BootstrapSettings, PolarisClient, PolarisError, bootstrap
 from lakehouse.platform.polaris.settings import PolarisConfig
@@ -230,6 +239,27 @@ def test_tag_age_comes_from_max_ref_age_days() -> None:
     assert policy.max_tag_age == timedelta(days=90)
     assert policy.max_snapshot_age == timedelta(hours=12)
     assert policy.compact and policy.target_file_size_bytes == DEFAULT_POLICY.target_file_size_bytes
+
+
+def test_every_declared_setting_reads_back() -> None:
+    """What the bootstrap declares (``policy_content``) is what maintenance reads, every field."""
+    declared = MaintenancePolicy(
+        expire_snapshots=False,
+        max_snapshot_age=timedelta(days=2),
+        min_snapshots_to_keep=9,
+        max_tag_age=timedelta(days=40),
+        compact=False,
+        target_file_size_bytes=64 * 1024 * 1024,
+        min_input_files=3,
+        remove_orphans=False,
+        orphan_min_age=timedelta(days=4),
+    )
+    applicable = [
+        {"policy-type": kind, "name": kind, "content": json.dumps(policy_content(kind, declared))}
+        for kind in (SNAPSHOT_EXPIRY, DATA_COMPACTION, ORPHAN_FILE_REMOVAL)
+    ]
+    assert from_applicable(applicable) == declared
+    assert declared != DEFAULT_POLICY
 
 
 WORKLOAD_ENV = (
