@@ -53,20 +53,22 @@ def bootstrapped(fake: FakePolaris) -> MemorySecretStore:
     return secrets
 
 
+def workload_env(fake: FakePolaris, secrets: MemorySecretStore, principal: str) -> dict[str, str]:
+    """The cluster variables of a workload logged in as ``principal``."""
+    creds = secrets.secrets[f"polaris-{principal.replace('_', '-')}"]
+    return {
+        "ICEBERG_REST_URI": f"{fake.url}{CATALOG_BASE}",
+        "ICEBERG_REST_CLIENT_ID": creds["client-id"],
+        "ICEBERG_REST_CLIENT_SECRET": creds["client-secret"],
+        "S3_ENDPOINT": "http://minio:9000",
+        "AWS_ACCESS_KEY_ID": "unused-here",
+        "AWS_SECRET_ACCESS_KEY": "unused-here",
+    }
+
+
 def workload_settings(fake: FakePolaris, secrets: MemorySecretStore, principal: str) -> Settings:
     """The code location's settings in the cluster, logged in as ``principal``."""
-    creds = secrets.secrets[f"polaris-{principal.replace('_', '-')}"]
-    return Settings.from_env(
-        {
-            "LAKEHOUSE_PROFILE": "k8s",
-            "ICEBERG_REST_URI": f"{fake.url}{CATALOG_BASE}",
-            "ICEBERG_REST_CLIENT_ID": creds["client-id"],
-            "ICEBERG_REST_CLIENT_SECRET": creds["client-secret"],
-            "S3_ENDPOINT": "http://minio:9000",
-            "AWS_ACCESS_KEY_ID": "unused-here",
-            "AWS_SECRET_ACCESS_KEY": "unused-here",
-        }
-    )
+    return Settings.from_env({"LAKEHOUSE_PROFILE": "k8s", **workload_env(fake, secrets, principal)})
 
 
 def root_client(fake: FakePolaris) -> PolarisClient:
@@ -262,16 +264,6 @@ def test_every_declared_setting_reads_back() -> None:
     assert declared != DEFAULT_POLICY
 
 
-WORKLOAD_ENV = (
-    "ICEBERG_REST_URI",
-    "ICEBERG_REST_CLIENT_ID",
-    "ICEBERG_REST_CLIENT_SECRET",
-    "S3_ENDPOINT",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-)
-
-
 def test_the_health_check_reads_with_the_code_locations_credentials(
     fake_polaris: FakePolaris,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -280,17 +272,9 @@ def test_the_health_check_reads_with_the_code_locations_credentials(
     """The check runs in every build: it reads as the code location (``ingestion_writer``), and
     needs no maintainer credentials, which write to every namespace (review finding, issue 14)."""
     secrets = bootstrapped(fake_polaris)
-    creds = secrets.secrets["polaris-ingestion-writer"]
-    env = {
-        "ICEBERG_REST_URI": f"{fake_polaris.url}{CATALOG_BASE}",
-        "ICEBERG_REST_CLIENT_ID": creds["client-id"],
-        "ICEBERG_REST_CLIENT_SECRET": creds["client-secret"],
-        "S3_ENDPOINT": "http://minio:9000",
-        "AWS_ACCESS_KEY_ID": "unused-here",
-        "AWS_SECRET_ACCESS_KEY": "unused-here",
-    }
-    for name in WORKLOAD_ENV:
-        monkeypatch.setenv(name, env[name])
+    env = workload_env(fake_polaris, secrets, "ingestion_writer")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     for name in ("MAINTENANCE_CLIENT_ID", "MAINTENANCE_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
     key = dg.AssetKey(["raw", "orders"])
@@ -327,4 +311,5 @@ def test_the_health_check_reads_with_the_code_locations_credentials(
     }
     assert callers == {"ingestion_writer"}
     (settings,) = opened
-    assert settings.rest is not None and settings.rest.client_id == creds["client-id"]
+    assert settings.rest is not None
+    assert settings.rest.client_id == env["ICEBERG_REST_CLIENT_ID"]
