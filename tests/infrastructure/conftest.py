@@ -7,6 +7,7 @@ Kubernetes JSON schemas bundled with ``kubernetes-validate`` and checked by the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,14 @@ def values_text() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def values(values_text: dict[str, str]) -> dict[str, Any]:
     return {name: yaml.safe_load(text) for name, text in values_text.items()}
+
+
+@pytest.fixture(scope="session")
+def trino_rules(values: dict[str, Any]) -> dict[str, Any]:
+    """Trino's access-control rules file, as the chart mounts it (``accessControl.rules``)."""
+    access = values["trino"]["accessControl"]
+    assert access["type"] == "configmap"  # the chart then sets access-control.name=file
+    return json.loads(access["rules"][access["configFile"]])
 
 
 @pytest.fixture(scope="session")

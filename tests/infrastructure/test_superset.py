@@ -11,7 +11,6 @@ the kind-e2e workflow, which also runs infrastructure/scripts/superset_check.py.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import sys
 import zipfile
@@ -27,6 +26,7 @@ from lakehouse.platform import charts as platform_charts
 from lakehouse.platform import secrets as platform_secrets
 from lakehouse.platform import superset
 from tests.infrastructure import infra_checks as checks
+from tests.infrastructure.trino_access import ALL_PRIVILEGES, table_privileges
 
 SUPERSET_DOCKERFILE = (checks.INFRA / "docker" / "superset.Dockerfile").read_text()
 
@@ -297,43 +297,8 @@ def test_a_failed_build_leaves_the_previous_manifest_alone(
 
 # ------------------------------------------------------------------------------------------------
 # Trino: the user `superset` sees gold only, read-only
-# ------------------------------------------------------------------------------------------------
-# The semantics of Trino's file-based system access control (Trino docs,
-# security/file-system-access-control; lib/trino-plugin-toolkit/src/main/java/io/trino/plugin/
-# base/security/FileBasedSystemAccessControl.java): in each section the FIRST rule whose patterns
-# all match applies (`user`, `catalog`, `schema`, `table` are regular expressions matched against
-# the whole name; a missing pattern matches anything); a section with rules and no matching rule
-# denies. Catalog `allow` is all | read-only | none; table access is the matching rule's privileges,
-# and a read-only catalog limits them to SELECT.
-ALL_PRIVILEGES = {"SELECT", "INSERT", "DELETE", "UPDATE", "OWNERSHIP", "GRANT_SELECT"}
-
-
-def _first(rules: list[dict[str, Any]], **names: str) -> dict[str, Any] | None:
-    for rule in rules:
-        if all(re.fullmatch(rule.get(key, ".*"), value) for key, value in names.items()):
-            return rule
-    return None
-
-
-def table_privileges(
-    rules: dict[str, Any], user: str, catalog: str, schema: str, table: str
-) -> set[str]:
-    catalog_rule = _first(rules["catalogs"], user=user, catalog=catalog)
-    allow = catalog_rule["allow"] if catalog_rule else "none"
-    if allow in ("none", False):
-        return set()
-    table_rule = _first(rules["tables"], user=user, catalog=catalog, schema=schema, table=table)
-    privileges = set(table_rule["privileges"]) if table_rule else set()
-    return privileges & {"SELECT"} if allow == "read-only" else privileges
-
-
-@pytest.fixture(scope="module")
-def trino_rules(values: dict[str, Any]) -> dict[str, Any]:
-    access = values["trino"]["accessControl"]
-    assert access["type"] == "configmap"
-    return json.loads(access["rules"][access["configFile"]])
-
-
+# Who sees what in Trino, by the rules of values/trino.yaml (the `trino_rules` fixture, conftest)
+# and Trino's semantics (tests/infrastructure/trino_access.py).
 CATALOGS = ("iceberg", "iceberg_readonly", "iceberg_maintenance", "tpch", "system")
 # information_schema is left out: Trino answers it to every user, filtered by the rules above.
 SCHEMAS = ("raw", "bronze", "silver", "silver_staging", "gold", "gold_staging")
@@ -352,9 +317,11 @@ def test_superset_may_only_select_from_gold_in_the_read_only_catalog(trino_rules
 
 @pytest.mark.parametrize("user", ["dbt", "e2e", "trino", "maintainer", "superset2", "supersets"])
 def test_every_other_user_keeps_full_access(trino_rules, user) -> None:
+    """Outside iceberg_maintenance, which only table_maintainer may use (test_values.py)."""
     for catalog in CATALOGS:
+        expected = set() if catalog == "iceberg_maintenance" else ALL_PRIVILEGES
         for schema in SCHEMAS:
-            assert table_privileges(trino_rules, user, catalog, schema, "t") == ALL_PRIVILEGES
+            assert table_privileges(trino_rules, user, catalog, schema, "t") == expected
 
 
 def test_the_evaluator_denies_what_trino_denies() -> None:
