@@ -26,18 +26,25 @@ def lakehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 # runs in the worker that takes its group, and a group (a module, by default) stays in one worker,
 # so a module- or session-scoped fixture is built once, not once per worker.
 #
-# These modules share the repository's dbt target folder (each `make` parses into it, `make clean`
-# deletes it, `dagster dev` rebuilds it) or start processes that load the code location from it:
-# one group, run one after the other.
+# These modules share the repository's dbt target folder: each `make` parses into it (dbt writes
+# the manifest in place), `make clean` deletes it, `dagster dev` rebuilds it; the others read the
+# manifest while they run, or start processes that load the code location from it. One group, run
+# one after the other. (The `defs` fixture reads it once per worker, at the worker's first test
+# that needs it: the slow groups come first, see below.)
 REPOSITORY_TARGET_GROUP = "repository-dbt-target"
 REPOSITORY_TARGET_MODULES = {
     "test_documented_commands.py",
+    "orchestration/test_asset_graph.py",
+    "orchestration/test_asset_metadata.py",
     "orchestration/test_cli_runs.py",
     "orchestration/test_configuration.py",
+    "orchestration/test_dbt_steps.py",
     "orchestration/test_land_command.py",
+    "transformations/test_dbt_docs.py",
 }
-# Folders whose session fixtures (each a dbt build) are shared by several modules.
-FOLDER_GROUPS = {"transformations"}
+# Folders whose session fixtures are shared by several modules: the dbt builds of
+# tests/transformations, and the Superset server of the Superset tier (tests/analytics).
+FOLDER_GROUPS = {"transformations", "analytics"}
 TESTS_DIR = Path(__file__).parent
 
 
