@@ -41,18 +41,18 @@ REPOSITORY_TARGET_MODULES = {
     "orchestration/test_dbt_steps.py",
     "orchestration/test_land_command.py",
     "transformations/test_dbt_docs.py",
+    "analytics",  # the Superset tier (a folder): its session fixture runs the demo in a subprocess
 }
-# Folders whose session fixtures are shared by several modules: the dbt builds of
-# tests/transformations, and the Superset server of the Superset tier (tests/analytics).
-FOLDER_GROUPS = {"transformations", "analytics"}
+# A folder whose session fixtures (dbt builds) are shared by several modules: one group.
+FOLDER_GROUPS = {"transformations"}
 TESTS_DIR = Path(__file__).parent
 
 
 def xdist_group(item: pytest.Item) -> str:
     module = item.path.relative_to(TESTS_DIR).as_posix()
-    if module in REPOSITORY_TARGET_MODULES:
-        return REPOSITORY_TARGET_GROUP
     folder = module.split("/")[0]
+    if module in REPOSITORY_TARGET_MODULES or folder in REPOSITORY_TARGET_MODULES:
+        return REPOSITORY_TARGET_GROUP
     return folder if folder in FOLDER_GROUPS else module
 
 
