@@ -112,9 +112,13 @@ dashboards: setup ## Superset with the dashboards on http://localhost:8088 over 
 rollback: $(UV) ## Roll TABLE back to tag TO, saying what changes first (no TO: list the tags; YES=1)
 	@$(RUN) python -m lakehouse.rollback "$(TABLE)" $(if $(TO),--to "$(TO)") $(if $(YES),--yes)
 
+# Two pytest-xdist workers: much of the suite waits on subprocesses (dbt, servers, make). Groups
+# (tests/conftest.py) keep a module's fixtures, and the tests sharing transformations/target, in
+# one worker. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 .PHONY: test
-test: manifest ## Run the test suite
-	$(RUN) pytest -q $(PYTEST_ARGS)
+test: manifest ## Run the test suite (TEST_WORKERS=2 parallel workers; PYTEST_ARGS=... to pick tests)
+	$(RUN) pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: setup ## ruff check and format check

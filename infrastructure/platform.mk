@@ -39,4 +39,4 @@ secrets: ## (Re)write infrastructure/.secrets/credentials.env from the cluster's
 
 .PHONY: test-infra
 test-infra: ## Static checks of the platform (manifests, values, policies, Dockerfile) - no cluster
-	@$(LAKEHOUSE_PY) -m pytest tests/infrastructure -q
+	@$(LAKEHOUSE_PY) -m pytest tests/infrastructure -q $(PYTEST_ARGS)
