@@ -110,13 +110,24 @@ maintain: manifest ## Maintain every Iceberg table once: compact, expire snapsho
 sql: $(UV) ## SQL shell on raw/silver/gold, never blocking a run (SQL="select ..." runs one; AS_OF=<tag>)
 	@$(RUN) python -m lakehouse.sql $(if $(SQL),--sql "$(SQL)") $(if $(AS_OF),--as-of "$(AS_OF)")
 
+SUPERSET_PORT ?= 8088
+.PHONY: dashboards
+dashboards: setup ## Superset with the dashboards on http://localhost:8088 over the published gold (SUPERSET_PORT=...)
+	@echo "==> installing Superset's own locked environment (analytics/superset)"
+	@$(UV) sync --frozen --quiet --project analytics/superset
+	@$(RUN) python -m analytics.server --port $(SUPERSET_PORT)
+
 .PHONY: rollback
 rollback: $(UV) ## Roll TABLE back to tag TO, saying what changes first (no TO: list the tags; YES=1)
 	@$(RUN) python -m lakehouse.rollback "$(TABLE)" $(if $(TO),--to "$(TO)") $(if $(YES),--yes)
 
+# Two pytest-xdist workers: much of the suite waits on subprocesses (dbt, servers, make). Groups
+# (tests/conftest.py) keep a module's fixtures, and the tests sharing transformations/target, in
+# one worker. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 .PHONY: test
-test: manifest ## Run the test suite
-	$(RUN) pytest -q $(PYTEST_ARGS)
+test: manifest ## Run the test suite (TEST_WORKERS=2 parallel workers; PYTEST_ARGS=... to pick tests)
+	$(RUN) pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: setup ## ruff check and format check

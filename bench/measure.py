@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -33,24 +34,29 @@ def run_measured(
     args: list[str], *, env: dict[str, str] | None = None, label: str = ""
 ) -> Measurement:
     """Run ``python <args>`` in a fresh interpreter; sample the RSS of its process tree."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    handle = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            peak = max(peak, tree_rss(handle))
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(SAMPLE_SECONDS)
-    seconds = time.perf_counter() - started
-    output = proc.stdout.read() if proc.stdout else ""
+    # The output goes to a file, not a pipe: nobody reads a pipe while the step runs, so a step
+    # writing more than the pipe holds (64 KiB; a dbt build does) would block for ever.
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        handle = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                peak = max(peak, tree_rss(handle))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(SAMPLE_SECONDS)
+        proc.wait()
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        output = log.read()
     if proc.returncode != 0:
         sys.stderr.write(output[-20_000:])
         raise SystemExit(

@@ -13,7 +13,7 @@ preflight: ## Check docker/kind/kubectl/helm and the memory, CPUs and disk the c
 	@$(LAKEHOUSE_PY) -m lakehouse.platform.preflight
 
 .PHONY: up
-up: ## Create the kind cluster and install MinIO, Polaris, Trino, Dagster (idempotent)
+up: ## Create the kind cluster and install MinIO, Polaris, Trino, Dagster, Superset (idempotent)
 	@bash $(PLATFORM_SCRIPTS)/up.sh
 
 .PHONY: down
@@ -21,7 +21,7 @@ down: ## Delete the kind cluster (says what remains on this machine)
 	@bash $(PLATFORM_SCRIPTS)/down.sh
 
 .PHONY: port-forward
-port-forward: ## Forward Trino 8080, MinIO 9000/9001, Dagster 3000, Polaris 8181, dbt docs 8081
+port-forward: ## Forward Trino 8080, MinIO 9000/9001, Dagster 3000, Polaris 8181, dbt docs 8081, Superset 8088
 	@bash $(PLATFORM_SCRIPTS)/port-forward.sh
 
 .PHONY: trino
@@ -39,4 +39,4 @@ secrets: ## (Re)write infrastructure/.secrets/credentials.env from the cluster's
 
 .PHONY: test-infra
 test-infra: ## Static checks of the platform (manifests, values, policies, Dockerfile) - no cluster
-	@$(LAKEHOUSE_PY) -m pytest tests/infrastructure -q
+	@$(LAKEHOUSE_PY) -m pytest tests/infrastructure -q $(PYTEST_ARGS)

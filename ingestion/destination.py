@@ -12,20 +12,21 @@ lives at ``<warehouse>/<namespace>/<table>``, where dlt's filesystem destination
   property, so a run pod that starts with an empty working folder restores it
   (``ingestion.pipeline_state``).
 
-The load id is dlt's public ``dlt.current.load_package_state()``; the job id is the job file's name
-without its retry count (``ParsedLoadJobFileName``), the same across dlt's retries of a job.
+The load id is the file's own ``_dlt_load_id`` column (dlt's documented lineage column, read from
+the Parquet footer's statistics); the job id is the table name and a digest of the file's bytes,
+which stay the same when dlt runs the job again, after a retry or a killed process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from typing import Any
 
 import dlt
-from dlt.common import logger
+import pyarrow.parquet as pq
 from dlt.common.destination.configuration import ParquetFormatConfiguration
 from dlt.common.schema import TTableSchema
-from dlt.common.schema.utils import get_columns_names_with_prop
-from dlt.common.storages.load_package import ParsedLoadJobFileName
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
@@ -35,6 +36,40 @@ from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
 
 DESTINATION_NAME = "iceberg_raw"
+# dlt logs to the logger named "dlt" (dlt docs, running-in-production/running.md).
+logger = logging.getLogger(f"dlt.{__name__}")
+LOAD_ID_COLUMN = "_dlt_load_id"
+
+
+def file_load_id(local_path: str) -> str | None:
+    """The load id of a job file's rows (all rows of a job share it); None for a file of no rows.
+
+    Parquet statistics give it without reading the column; a file written without them is read.
+    """
+    parquet = pq.ParquetFile(local_path)
+    if LOAD_ID_COLUMN not in parquet.schema_arrow.names:
+        raise ValueError(
+            f"{local_path}: no {LOAD_ID_COLUMN} column; the raw destination needs dlt's load id "
+            "in every row (ingestion.pipeline.make_pipeline configures it)"
+        )
+    if not parquet.metadata.num_rows:
+        return None
+    column = parquet.schema_arrow.names.index(LOAD_ID_COLUMN)
+    statistics = parquet.metadata.row_group(0).column(column).statistics
+    if statistics is not None and statistics.has_min_max:
+        value = statistics.min
+        return value.decode() if isinstance(value, bytes) else str(value)
+    first = next(parquet.iter_batches(batch_size=1, columns=[LOAD_ID_COLUMN]))
+    return str(first.column(0)[0].as_py())
+
+
+def file_job_id(table_name: str, local_path: str) -> str:
+    """The job's id: its table and the digest of its file, unchanged when dlt runs it again."""
+    digest = hashlib.sha256()
+    with open(local_path, "rb") as file:
+        while chunk := file.read(8 << 20):
+            digest.update(chunk)
+    return f"{table_name}.{digest.hexdigest()[:32]}"
 
 
 def open_or_create(
@@ -65,12 +100,13 @@ def commit_job(
             "stopped; not appending it again"
         )
         return
-    place = f"{load_id}-{job_id}"
+    place = f"{load_id}-{job_id}.parquet"
     disposition = dlt_table.get("write_disposition", "append")
     if disposition == "append":
         iceberg_files.commit_append(table, local_path, place, properties, table_properties)
     elif disposition == "merge":
-        keys = get_columns_names_with_prop(dlt_table, "primary_key")
+        columns = dlt_table.get("columns", {})
+        keys = [name for name, column in columns.items() if column.get("primary_key")]
         if not keys:
             raise ValueError(f"{table.name()}: a merge needs a primary key; none is declared")
         iceberg_files.merge_file(table, local_path, keys, place, properties, table_properties)
@@ -89,11 +125,13 @@ def iceberg_destination(settings: Settings, namespace: str) -> Any:
         if name.startswith("_dlt"):
             return  # dlt's bookkeeping tables (its state is kept as table properties)
         local_path = str(items)
-        load_id = dlt.current.load_package_state()["load_id"]
-        job_id = ParsedLoadJobFileName.parse(local_path).job_id()
         catalog = get_catalog(settings)
         iceberg = open_or_create(catalog, namespace, name, local_path, settings.warehouse_uri)
-        state = state_properties(dlt.current.pipeline())
+        load_id = file_load_id(local_path)
+        if load_id is None:
+            return  # a job of no rows: the table exists, there is nothing to commit
+        job_id = file_job_id(name, local_path)
+        state = state_properties(iceberg, dlt.current.pipeline(), load_id)
         commit_job(iceberg, local_path, table, load_id, job_id, state)
 
     return dlt.destination(

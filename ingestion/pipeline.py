@@ -25,12 +25,23 @@ from lakehouse.settings import Settings
 PIPELINE_NAME = "shop"
 
 
+def configure(name: str) -> None:
+    """dlt settings of the project's pipeline ``name``, scoped to that name.
+
+    dlt looks a setting up under the pipeline's name first ("Configuration values are searched
+    first with the pipeline name prefix", dlt's docs, general-usage/credentials/setup.md), so
+    another pipeline in the same process keeps dlt's defaults.
+    """
+    # Record which load wrote each row (lineage, and the raw destination's load id), as dlt
+    # does for non-Arrow data.
+    dlt.config[f"{name}.normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config[f"pipelines.{name}.restore_from_destination"] = False
+
+
 def make_pipeline(settings: Settings | None = None, name: str = PIPELINE_NAME) -> dlt.Pipeline:
     """A dlt pipeline writing Iceberg tables into ``raw`` of the configured catalog."""
     settings = settings or Settings.from_env()
-    # Record which load wrote each row (lineage), as dlt does for non-Arrow data.
-    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
-    dlt.config[f"pipelines.{name}.restore_from_destination"] = False
+    configure(name)
     # Opening the catalog once here creates the SQL catalog's tables before dlt's parallel load
     # threads open it (they would race to create them), and makes sure ``raw`` exists.
     catalog = get_catalog(settings)

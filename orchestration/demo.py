@@ -155,12 +155,13 @@ def report(settings: Settings, first: date) -> None:
     print(churn_model_summary(catalog))
     print(
         "Next:\n"
-        "  make dev    the asset graph, runs and data-test checks in the Dagster UI (localhost:3000)\n"
-        "  make docs   the dbt docs site with lineage (localhost:8090)\n"
-        "  make sql    SQL on raw/silver/gold as published Iceberg tables (never blocks a run)\n"
-        "  make mlflow the churn model's runs, versions and champion in the MLflow UI\n"
-        "  make test   the test suite\n"
-        f"  data        everything lives in {settings.data_dir} (make clean removes it)"
+        "  make dev         the asset graph, runs and data-test checks in the Dagster UI (localhost:3000)\n"
+        "  make dashboards  Superset dashboards over the published gold (localhost:8088)\n"
+        "  make docs        the dbt docs site with lineage (localhost:8090)\n"
+        "  make sql         SQL on raw/silver/gold as published Iceberg tables (never blocks a run)\n"
+        "  make mlflow      the churn model's runs, versions and champion in the MLflow UI\n"
+        "  make test        the test suite\n"
+        f"  data             everything lives in {settings.data_dir} (make clean removes it)"
     )
 
 

@@ -17,8 +17,9 @@ cat <<MSG
 ==> what remains on this machine (see TEARDOWN.md):
     - infrastructure/.secrets/credentials.env (useless now): \`rm -r infrastructure/.secrets\`
     - the code-location image $IMAGE: \`docker image rm $IMAGE\`
+    - the Superset image $SUPERSET_IMAGE: \`docker image rm $SUPERSET_IMAGE\`
     - the kind node image (pulled by digest): \`docker image rm kindest/node@${NODE_IMAGE#*@}\`
     - upstream images pulled by Docker: \`docker image prune\`
-    - Helm repository entries: \`helm repo remove minio polaris trino dagster\`
+    - Helm repository entries: \`helm repo remove minio polaris trino dagster superset\`
     - .data/  the embedded default's data, untouched by the cluster: \`make clean\`
 MSG

@@ -8,6 +8,7 @@ CLUSTER="${LAKEHOUSE_CLUSTER:-lakehouse}"
 CONTEXT="kind-$CLUSTER"
 NS="lakehouse"
 IMAGE="${LAKEHOUSE_IMAGE:-lakehouse-code:dev}"
+SUPERSET_IMAGE="${LAKEHOUSE_SUPERSET_IMAGE:-lakehouse-superset:dev}"
 # How to run the project's Python (platform.mk passes `uv run --frozen python`).
 read -r -a PY <<< "${LAKEHOUSE_PY:-uv run --frozen python}"
 KUBECTL=(kubectl --context "$CONTEXT" --namespace "$NS")
@@ -76,4 +77,21 @@ run_job() {
     sleep "$poll"
     waited=$((waited + poll))
   done
+}
+
+# build_and_load DOCKERFILE IMAGE CONTEXT: docker build, then load the image into the kind node.
+# --provenance=false: no attestation manifests. With Docker's containerd image store (the default
+# of Docker Desktop and Engine 29) `kind load docker-image` fails on an image that carries them
+# ("ctr: content digest ... not found", kubernetes-sigs/kind#3795); loading a `docker save` archive
+# through kind's image-archive loader avoids the image store's export path as well (kind#4247).
+build_and_load() {
+  local dockerfile="$1" image="$2" context="$3" archive
+  docker build --provenance=false -f "$dockerfile" -t "$image" "$context" \
+    || die "docker build of $image failed" "read the build log above; \`uv lock --check\` must pass for \`uv sync --frozen\`"
+  archive="$(mktemp "${TMPDIR:-/tmp}/lakehouse-image.XXXXXX.tar")"
+  docker save "$image" -o "$archive" || { rm -f "$archive"; die "docker save $image failed"; }
+  kind load image-archive "$archive" --name "$CLUSTER" \
+    || { rm -f "$archive"; die "kind could not load $image into the node" "SETUP_GUIDE.md, Troubleshooting: image pull on kind"; }
+  rm -f "$archive"
+  ok "$image loaded into the kind node (pods use imagePullPolicy IfNotPresent)"
 }

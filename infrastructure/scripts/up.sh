@@ -23,19 +23,10 @@ else
 fi
 kubectl --context "$CONTEXT" cluster-info >/dev/null || die "kubectl cannot reach context $CONTEXT" "\`kind export kubeconfig --name $CLUSTER\`"
 
-step "code-location image $IMAGE"
-# --provenance=false: no attestation manifests. With Docker's containerd image store (the default
-# of Docker Desktop and Engine 29) `kind load docker-image` fails on an image that carries them
-# ("ctr: content digest ... not found", kubernetes-sigs/kind#3795); loading a `docker save` archive
-# through kind's image-archive loader avoids the image store's export path as well (kind#4247).
-docker build --provenance=false -f "$INFRA/docker/Dockerfile" -t "$IMAGE" . \
-  || die "docker build failed" "read the build log above; \`uv lock --check\` must pass for \`uv sync --frozen\`"
-ARCHIVE="$(mktemp "${TMPDIR:-/tmp}/lakehouse-image.XXXXXX.tar")"
-docker save "$IMAGE" -o "$ARCHIVE" || { rm -f "$ARCHIVE"; die "docker save $IMAGE failed"; }
-kind load image-archive "$ARCHIVE" --name "$CLUSTER" \
-  || { rm -f "$ARCHIVE"; die "kind could not load $IMAGE into the node" "SETUP_GUIDE.md, Troubleshooting: image pull on kind"; }
-rm -f "$ARCHIVE"
-ok "loaded into the kind node (pods use imagePullPolicy IfNotPresent)"
+step "images: code location $IMAGE, Superset $SUPERSET_IMAGE"
+build_and_load "$INFRA/docker/Dockerfile" "$IMAGE" .
+# Superset's image copies nothing from the repository: its build context is its own folder.
+build_and_load "$INFRA/docker/superset.Dockerfile" "$SUPERSET_IMAGE" "$INFRA/docker"
 
 step "namespace $NS (Pod Security Standard: restricted)"
 kubectl --context "$CONTEXT" apply -f "$INFRA/kubernetes/namespace.yaml"
@@ -46,10 +37,14 @@ step "secrets (random, never rotated unless asked)"
 step "network policies (default deny + documented allows)"
 "${KUBECTL[@]}" apply -f "$INFRA/kubernetes/network-policies.yaml"
 
-step "postgres (Polaris and Dagster databases)"
+step "postgres (Polaris, Dagster and Superset databases)"
 "${KUBECTL[@]}" apply -f "$INFRA/kubernetes/postgres.yaml"
 "${KUBECTL[@]}" rollout status statefulset/lakehouse-postgres --timeout=300s \
   || die "postgres did not become ready" "kubectl --context $CONTEXT -n $NS logs statefulset/lakehouse-postgres"
+# Idempotent (initdb ran it on a new volume already): gives a cluster made before Superset its
+# database, and the role the password of the Secret.
+"${KUBECTL[@]}" exec statefulset/lakehouse-postgres -- sh /docker-entrypoint-initdb.d/20-superset.sh \
+  || die "could not create Superset's database" "kubectl --context $CONTEXT -n $NS logs statefulset/lakehouse-postgres"
 
 S3_BACKEND="$("${PY[@]}" -m lakehouse.platform.charts s3-backend)"
 step "S3 store ($S3_BACKEND) and the 'lakehouse' bucket"
@@ -85,6 +80,22 @@ step "dbt docs site"
 "${KUBECTL[@]}" rollout restart deployment/dbt-docs
 "${KUBECTL[@]}" rollout status deployment/dbt-docs --timeout=180s
 
+step "superset dashboards bundle (ConfigMap superset-bundle, built from analytics/)"
+BUNDLE_MANIFEST="$(mktemp "${TMPDIR:-/tmp}/superset-bundle.XXXXXX.yaml")"
+"${PY[@]}" -m lakehouse.platform.superset configmap --out "$BUNDLE_MANIFEST" \
+  || { rm -f "$BUNDLE_MANIFEST"; die "the dashboards bundle could not be built" "read the error above (python -m analytics.bundle)"; }
+"${KUBECTL[@]}" apply -f "$BUNDLE_MANIFEST"
+rm -f "$BUNDLE_MANIFEST"
+
+step "superset (web; its init Job migrates, creates the admin and imports the bundle)"
+"${PY[@]}" -m lakehouse.platform.charts install superset --context "$CONTEXT" --timeout 15m
+# Pick up a rebuilt image under the same tag and rotated Secret values (the Deployment is named
+# after the release: `superset.fullname`, helm/superset/templates/deployment.yaml).
+"${KUBECTL[@]}" rollout restart deployment/superset
+"${KUBECTL[@]}" rollout status deployment/superset --timeout=600s \
+  || die "Superset did not become ready" "kubectl --context $CONTEXT -n $NS logs deployment/superset" \
+         "kubectl --context $CONTEXT -n $NS logs job/superset-init-db (the init Job)"
+
 step "credentials file"
 "${PY[@]}" -m lakehouse.platform.secrets export --context "$CONTEXT"
 
@@ -98,6 +109,7 @@ cat <<MSG
       MinIO S3 API  http://localhost:9000
       Polaris API   http://localhost:8181/api/catalog
       dbt docs      http://localhost:8081
+      Superset      http://localhost:8088   (SUPERSET_ADMIN_USER / SUPERSET_ADMIN_PASSWORD)
     Credentials:    infrastructure/.secrets/credentials.env (git-ignored)
     Check:          make status
     Run the graph:  SETUP_GUIDE.md, "Run the graph"

@@ -11,6 +11,7 @@ sure no file is loaded twice; a file rewritten in place (new fingerprint) is loa
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -18,7 +19,6 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common import logger
 from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.extract.resource import DltResource
 
@@ -41,6 +41,9 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
+
+# dlt logs to the logger named "dlt" (dlt docs, running-in-production/running.md).
+logger = logging.getLogger(f"dlt.{__name__}")
 
 
 @dlt.source(name="landing", max_table_nesting=0)

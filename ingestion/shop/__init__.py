@@ -10,6 +10,7 @@ resource state, which dlt commits atomically with the load package.
 from __future__ import annotations
 
 import bisect
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common import logger
 from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.extract.resource import DltResource
 
@@ -36,6 +36,9 @@ __all__ = ["DATASET_KEY", "LEDGER_KEY", "TABLES", "DatasetMismatch", "column_hin
 LEDGER_KEY = "loaded_business_dates"
 DATASET_KEY = "dataset"  # dlt source state: what generated the rows in raw (seed, scale, ...)
 CURSOR = "_arrived_at"
+
+# dlt logs to the logger named "dlt" (dlt docs, running-in-production/running.md).
+logger = logging.getLogger(f"dlt.{__name__}")
 
 
 class DatasetMismatch(ValueError):

@@ -25,6 +25,9 @@ from pyiceberg.transforms import IdentityTransform
 from lakehouse.maintenance.policy import MaintenancePolicy
 
 PIECE_ROWS = 1_000_000  # rows per appended piece: bounds memory, files stay large
+# Snapshot summary property of a compaction's commits: the rows are the same, so whatever keys
+# on "did the data change" (the incremental dbt step's inputs) passes over them.
+COMPACTION_PROPERTY = "lakehouse.compaction"
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,9 @@ def compact(table: Table, policy: MaintenancePolicy) -> CompactionResult:
     with table.transaction() as tx:
         for condition in filters:
             reader = table.scan(row_filter=condition).to_arrow_batch_reader()
-            tx.delete(condition)
+            tx.delete(condition, snapshot_properties={COMPACTION_PROPERTY: "true"})
             for piece in _pieces(reader):
-                tx.append(piece)
+                tx.append(piece, snapshot_properties={COMPACTION_PROPERTY: "true"})
     files_after = sum(1 for _ in table.scan().plan_files())
     return CompactionResult(files_before, files_after, len(chosen))
 

@@ -60,10 +60,8 @@ def remove_orphans(
     policy: MaintenancePolicy,
     now: datetime,
     other_locations: Iterable[str] = (),
-    *,
-    dry_run: bool = False,
 ) -> SweepResult:
-    """Remove the table's orphan files older than the safety window (list them if ``dry_run``)."""
+    """Remove the table's orphan files older than the safety window."""
     root = local_path(table.location())
     others = [local_path(o) for o in other_locations if local_path(o) != root]
     if any(root in other.parents for other in others):
@@ -79,8 +77,7 @@ def remove_orphans(
         if path.stat().st_mtime >= cutoff:
             too_young += 1
             continue
-        if not dry_run:
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         removed.append(str(path))
     return SweepResult(files_seen=seen, removed=tuple(removed), too_young=too_young)
 

@@ -84,6 +84,35 @@ def policy_content(policy_type: str, policy: MaintenancePolicy) -> dict[str, Any
     raise PolicyError(f"{policy_type!r} is not a maintenance policy type this project declares")
 
 
+def _days(value: Any) -> timedelta:
+    return timedelta(days=float(value))
+
+
+# Per policy type: the field its ``enable`` switches, and the fields its content sets, each as
+# (field, key, where the key is: ``config`` or the content itself, how to read the value).
+POLICY_FIELDS: dict[str, tuple[str, tuple[tuple[str, str, str, Callable[[Any], Any]], ...]]] = {
+    SNAPSHOT_EXPIRY: (
+        "expire_snapshots",
+        (
+            ("max_snapshot_age", "max_snapshot_age_days", "config", _days),
+            ("min_snapshots_to_keep", "min_snapshot_to_keep", "config", int),
+            ("max_tag_age", "max_ref_age_days", "config", _days),
+        ),
+    ),
+    DATA_COMPACTION: (
+        "compact",
+        (
+            ("target_file_size_bytes", "target_file_size_bytes", "config", int),
+            ("min_input_files", "min_input_files", "config", int),
+        ),
+    ),
+    ORPHAN_FILE_REMOVAL: (
+        "remove_orphans",
+        (("orphan_min_age", "max_orphan_file_age_in_days", "content", _days),),
+    ),
+}
+
+
 def from_applicable(
     applicable: Iterable[Mapping[str, Any]], default: MaintenancePolicy = DEFAULT_POLICY
 ) -> MaintenancePolicy:
@@ -94,45 +123,20 @@ def from_applicable(
         try:
             content = json.loads(entry.get("content") or "{}")
             enabled = content["enable"]
-            config = content.get("config") or {}
             if not isinstance(enabled, bool):
                 raise TypeError("'enable' must be true or false")
-            if kind == SNAPSHOT_EXPIRY:
-                policy = replace(
-                    policy,
-                    expire_snapshots=enabled,
-                    max_snapshot_age=_days(
-                        config, "max_snapshot_age_days", policy.max_snapshot_age
-                    ),
-                    min_snapshots_to_keep=int(
-                        config.get("min_snapshot_to_keep", policy.min_snapshots_to_keep)
-                    ),
-                    max_tag_age=_days(config, "max_ref_age_days", policy.max_tag_age),
-                )
-            elif kind == DATA_COMPACTION:
-                policy = replace(
-                    policy,
-                    compact=enabled,
-                    target_file_size_bytes=int(
-                        config.get("target_file_size_bytes", policy.target_file_size_bytes)
-                    ),
-                    min_input_files=int(config.get("min_input_files", policy.min_input_files)),
-                )
-            elif kind == ORPHAN_FILE_REMOVAL:
-                policy = replace(
-                    policy,
-                    remove_orphans=enabled,
-                    orphan_min_age=_days(
-                        content, "max_orphan_file_age_in_days", policy.orphan_min_age
-                    ),
-                )
+            if kind not in POLICY_FIELDS:
+                continue
+            switch, fields = POLICY_FIELDS[kind]
+            sources = {"config": content.get("config") or {}, "content": content}
+            changes = {switch: enabled}
+            for field, key, where, read in fields:
+                if key in sources[where]:
+                    changes[field] = read(sources[where][key])
+            policy = replace(policy, **changes)
         except (KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"Polaris policy {name!r} ({kind}) is malformed: {exc}") from exc
     return policy
-
-
-def _days(source: Mapping[str, Any], key: str, fallback: Any) -> Any:
-    return timedelta(days=float(source[key])) if key in source else fallback
 
 
 def _in_days(age: timedelta) -> int | float:

@@ -6,7 +6,9 @@ namespace. Its Polaris credentials
 (``MAINTENANCE_CLIENT_ID`` / ``MAINTENANCE_CLIENT_SECRET``, from the Secret
 ``polaris-table-maintainer``) replace the catalog client's, and its Trino catalog
 (``TRINO_MAINTENANCE_CATALOG``, default ``iceberg_maintenance``) authenticates as the same
-principal. The embedded profile and the SQL-catalog variant have no principals: unchanged.
+principal. Trino lets only the user ``table_maintainer`` (``TRINO_MAINTENANCE_USER``) use that
+catalog (``accessControl`` in infrastructure/helm/values/trino.yaml), so maintenance connects as
+that user. The embedded profile and the SQL-catalog variant have no principals: unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import replace
 from lakehouse.settings import Profile, Settings, SettingsError
 
 DEFAULT_TRINO_CATALOG = "iceberg_maintenance"
+DEFAULT_TRINO_USER = "table_maintainer"
 
 
 def maintainer_settings(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,4 +42,6 @@ def maintainer_settings(settings: Settings, env: Mapping[str, str] | None = None
         client_secret=env["MAINTENANCE_CLIENT_SECRET"].strip(),
     )
     catalog = env.get("TRINO_MAINTENANCE_CATALOG", "").strip() or DEFAULT_TRINO_CATALOG
-    return replace(settings, rest=rest, trino=replace(settings.trino, catalog=catalog))
+    user = env.get("TRINO_MAINTENANCE_USER", "").strip() or DEFAULT_TRINO_USER
+    trino = replace(settings.trino, catalog=catalog, user=user)
+    return replace(settings, rest=rest, trino=trino)

@@ -31,6 +31,8 @@ KIND_CONTEXT = "kind-lakehouse"
 CREDENTIALS_FILE = REPO_ROOT / "infrastructure" / ".secrets" / "credentials.env"
 POLARIS_REALM = "POLARIS"
 S3_ACCESS_KEY_ID = "lakehouse-app"  # a user name (MinIO user of the platform), not a secret
+SUPERSET_SECRET = "lakehouse-superset"
+SUPERSET_ADMIN_USER = "admin"  # a user name, not a secret
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "lakehouse-platform-secrets"}
 # Secrets written by the Polaris bootstrap Job (lakehouse.platform.polaris), read by `export`.
 PRINCIPAL_SECRETS = (
@@ -136,6 +138,14 @@ SPECS: tuple[SecretSpec, ...] = (
         generated=("password",),
         derive=_mlflow_tracking_uri,
     ),
+    SecretSpec(
+        # Env-ready keys: the Superset chart loads the whole Secret with envFromSecret, so the
+        # web pod and its init Job see them as environment variables (values/superset.yaml).
+        name=SUPERSET_SECRET,
+        purpose="Superset SECRET_KEY, metadata DB password (role superset), admin login",
+        generated=("SUPERSET_SECRET_KEY", "SUPERSET_DB_PASSWORD", "SUPERSET_ADMIN_PASSWORD"),
+        constants={"SUPERSET_ADMIN_USER": SUPERSET_ADMIN_USER},
+    ),
 )
 
 
@@ -192,6 +202,10 @@ def credentials_env(values: Mapping[str, Mapping[str, str]]) -> str:
         "# Polaris root principal (realm POLARIS), for the management API on http://localhost:8181",
         f"POLARIS_ROOT_CLIENT_ID={get('polaris-root', 'client-id')}",
         f"POLARIS_ROOT_CLIENT_SECRET={get('polaris-root', 'client-secret')}",
+        "",
+        "# Superset (make port-forward -> http://localhost:8088); Secret lakehouse-superset",
+        f"SUPERSET_ADMIN_USER={get(SUPERSET_SECRET, 'SUPERSET_ADMIN_USER')}",
+        f"SUPERSET_ADMIN_PASSWORD={get(SUPERSET_SECRET, 'SUPERSET_ADMIN_PASSWORD')}",
         "",
         "# LAKEHOUSE_PROFILE=k8s from a laptop through `make port-forward` (paste into .env):",
         "LAKEHOUSE_PROFILE=k8s",

@@ -7,6 +7,7 @@ Kubernetes JSON schemas bundled with ``kubernetes-validate`` and checked by the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,14 @@ def values_text() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def values(values_text: dict[str, str]) -> dict[str, Any]:
     return {name: yaml.safe_load(text) for name, text in values_text.items()}
+
+
+@pytest.fixture(scope="session")
+def trino_rules(values: dict[str, Any]) -> dict[str, Any]:
+    """Trino's access-control rules file, as the chart mounts it (``accessControl.rules``)."""
+    access = values["trino"]["accessControl"]
+    assert access["type"] == "configmap"  # the chart then sets access-control.name=file
+    return json.loads(access["rules"][access["configFile"]])
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +90,8 @@ def component_labels(
     labels["dagster-webserver"] = dict(dagster["dagsterWebserver"]["labels"])
     labels["dagster-daemon"] = dict(dagster["dagsterDaemon"]["labels"])
     labels["code-location"] = dict(dagster["dagster-user-deployments"]["deployments"][0]["labels"])
+    labels["superset"] = dict(values["superset"]["supersetNode"]["podLabels"])
+    labels["superset-init"] = dict(values["superset"]["init"]["podLabels"])
     # dagster-k8s labels every run pod app.kubernetes.io/component=run_worker itself.
     labels["dagster-run"] = {
         **dagster["runLauncher"]["config"]["k8sRunLauncher"]["labels"],

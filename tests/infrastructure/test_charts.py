@@ -48,6 +48,7 @@ def test_pinned_versions(charts: dict[str, Any]) -> None:
         "polaris": "1.7.0",
         "trino": "1.42.2",
         "dagster": "1.13.27",
+        "superset": "0.15.0",
     }
 
 
@@ -70,7 +71,7 @@ def test_kind_node_image_is_pinned_by_digest_and_matches_the_namespace_labels(
 def test_install_order_covers_every_step(charts: dict[str, Any]) -> None:
     order = charts["install_order"]
     releases = [step["release"] for step in order if "release" in step]
-    assert releases == ["s3", "polaris", "trino", "dagster"]
+    assert releases == ["s3", "polaris", "trino", "dagster", "superset"]
     files = [
         step.get("manifest") or step.get("job")
         for step in order
@@ -86,6 +87,8 @@ def test_install_order_covers_every_step(charts: dict[str, Any]) -> None:
         < flat.index("kubernetes/polaris-bootstrap-job.yaml")
         < flat.index("trino")
     )
+    # Superset's init Job imports the bundle ConfigMap, which must exist before the release.
+    assert flat.index("trino") < flat.index("superset-bundle") < flat.index("superset")
 
 
 def test_up_script_follows_the_install_order() -> None:
@@ -95,8 +98,8 @@ def test_up_script_follows_the_install_order() -> None:
         for marker in (
             "lakehouse.platform.preflight",
             "kind create cluster",
-            "docker build",
-            "kind load image-archive",
+            'build_and_load "$INFRA/docker/Dockerfile"',
+            'build_and_load "$INFRA/docker/superset.Dockerfile"',
             "namespace.yaml",
             "lakehouse.platform.secrets generate",
             "network-policies.yaml",
@@ -108,6 +111,8 @@ def test_up_script_follows_the_install_order() -> None:
             "charts install trino",
             "charts install dagster",
             "dbt-docs.yaml",
+            "lakehouse.platform.superset configmap",
+            "charts install superset",
         )
     ]
     assert positions == sorted(positions)

@@ -33,6 +33,7 @@ def sizing(values: dict[str, Any], manifest_files) -> tuple[list[int], list[int]
         dagster["dagsterWebserver"]["resources"],
         dagster["dagsterDaemon"]["resources"],
         dagster["dagster-user-deployments"]["deployments"][0]["resources"],
+        values["superset"]["supersetNode"]["resources"],
     ]
     for name in ("postgres.yaml", "dbt-docs.yaml"):
         for doc in manifest_files[name]:
@@ -110,7 +111,7 @@ def test_teardown_names_what_remains() -> None:
 def test_port_forward_ports_match_the_guide(charts) -> None:
     """The guide's table names every local port of the services table (what port-forward.sh uses)."""
     local_ports = [row["local_port"] for row in charts["services"] if "local_port" in row]
-    assert sorted(local_ports) == [3000, 8080, 8081, 8181, 9000, 9001]
+    assert sorted(local_ports) == [3000, 8080, 8081, 8088, 8181, 9000, 9001]
     for port in local_ports:
         assert f"http://localhost:{port}" in GUIDE
 

@@ -32,6 +32,12 @@ ALLOWED = [
     ("polaris-bootstrap", "polaris", 8181),
     ("polaris-realm-bootstrap", "postgres", 5432),
     ("s3", "s3", 9000),  # MinIO's post-install job (same label) creates the bucket
+    ("superset", "trino", 8080),
+    ("superset", "postgres", 5432),
+    ("superset-init", "postgres", 5432),
+    # Importing the bundle's connection lists Trino's catalogs (Superset 6.1.0,
+    # superset/commands/database/utils.py add_permissions): seen failing without Trino.
+    ("superset-init", "trino", 8080),
 ]
 # Flows that must stay closed.
 DENIED = [
@@ -48,6 +54,12 @@ DENIED = [
     ("dagster-webserver", "trino", 8080),
     ("trino", "code-location", 3030),
     ("code-location", "polaris", 8182),  # Polaris management port: probes only
+    ("superset", "polaris", 8181),  # Superset reads gold through Trino only
+    ("superset", "s3", 9000),
+    ("superset-init", "polaris", 8181),
+    ("trino", "superset", 8088),
+    ("code-location", "superset", 8088),
+    ("dagster-run", "superset", 8088),
 ]
 KUBE_API = checks.Endpoint(ip="10.96.0.1")
 INTERNET = checks.Endpoint(ip="93.184.216.34")

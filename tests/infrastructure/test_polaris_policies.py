@@ -7,14 +7,28 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import dagster as dg
 import pytest
+from pyiceberg.exceptions import NoSuchTableError
 
 from lakehouse.maintenance.catalog_policies import policy_source
-from lakehouse.maintenance.policy import DEFAULT_POLICY, PolicyError, from_applicable
+from lakehouse.maintenance.policy import (
+    DATA_COMPACTION,
+    DEFAULT_POLICY,
+    ORPHAN_FILE_REMOVAL,
+    SNAPSHOT_EXPIRY,
+    MaintenancePolicy,
+    PolicyError,
+    from_applicable,
+    policy_content,
+)
 from lakehouse.maintenance.settings import maintainer_settings
 from lakehouse.platform.polaris import BootstrapSettings, PolarisClient, PolarisError, bootstrap
 from lakehouse.platform.polaris.settings import PolarisConfig
 from lakehouse.settings import Settings, SettingsError
+from orchestration.defs.maintenance import checks as health_checks
+from orchestration.defs.maintenance.checks import build_table_health_checks
+from orchestration.resources import LakehouseResource
 from tests.infrastructure.polaris_doubles import (
     CATALOG_BASE,
     FakePolaris,
@@ -39,20 +53,22 @@ def bootstrapped(fake: FakePolaris) -> MemorySecretStore:
     return secrets
 
 
+def workload_env(fake: FakePolaris, secrets: MemorySecretStore, principal: str) -> dict[str, str]:
+    """The cluster variables of a workload logged in as ``principal``."""
+    creds = secrets.secrets[f"polaris-{principal.replace('_', '-')}"]
+    return {
+        "ICEBERG_REST_URI": f"{fake.url}{CATALOG_BASE}",
+        "ICEBERG_REST_CLIENT_ID": creds["client-id"],
+        "ICEBERG_REST_CLIENT_SECRET": creds["client-secret"],
+        "S3_ENDPOINT": "http://minio:9000",
+        "AWS_ACCESS_KEY_ID": "unused-here",
+        "AWS_SECRET_ACCESS_KEY": "unused-here",
+    }
+
+
 def workload_settings(fake: FakePolaris, secrets: MemorySecretStore, principal: str) -> Settings:
     """The code location's settings in the cluster, logged in as ``principal``."""
-    creds = secrets.secrets[f"polaris-{principal.replace('_', '-')}"]
-    return Settings.from_env(
-        {
-            "LAKEHOUSE_PROFILE": "k8s",
-            "ICEBERG_REST_URI": f"{fake.url}{CATALOG_BASE}",
-            "ICEBERG_REST_CLIENT_ID": creds["client-id"],
-            "ICEBERG_REST_CLIENT_SECRET": creds["client-secret"],
-            "S3_ENDPOINT": "http://minio:9000",
-            "AWS_ACCESS_KEY_ID": "unused-here",
-            "AWS_SECRET_ACCESS_KEY": "unused-here",
-        }
-    )
+    return Settings.from_env({"LAKEHOUSE_PROFILE": "k8s", **workload_env(fake, secrets, principal)})
 
 
 def root_client(fake: FakePolaris) -> PolarisClient:
@@ -225,3 +241,75 @@ def test_tag_age_comes_from_max_ref_age_days() -> None:
     assert policy.max_tag_age == timedelta(days=90)
     assert policy.max_snapshot_age == timedelta(hours=12)
     assert policy.compact and policy.target_file_size_bytes == DEFAULT_POLICY.target_file_size_bytes
+
+
+def test_every_declared_setting_reads_back() -> None:
+    """What the bootstrap declares (``policy_content``) is what maintenance reads, every field."""
+    declared = MaintenancePolicy(
+        expire_snapshots=False,
+        max_snapshot_age=timedelta(days=2),
+        min_snapshots_to_keep=9,
+        max_tag_age=timedelta(days=40),
+        compact=False,
+        target_file_size_bytes=64 * 1024 * 1024,
+        min_input_files=3,
+        remove_orphans=False,
+        orphan_min_age=timedelta(days=4),
+    )
+    applicable = [
+        {"policy-type": kind, "name": kind, "content": json.dumps(policy_content(kind, declared))}
+        for kind in (SNAPSHOT_EXPIRY, DATA_COMPACTION, ORPHAN_FILE_REMOVAL)
+    ]
+    assert from_applicable(applicable) == declared
+    assert declared != DEFAULT_POLICY
+
+
+def test_the_health_check_reads_with_the_code_locations_credentials(
+    fake_polaris: FakePolaris,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,
+) -> None:
+    """The check runs in every build: it reads as the code location (``ingestion_writer``), and
+    needs no maintainer credentials, which write to every namespace (review finding, issue 14)."""
+    secrets = bootstrapped(fake_polaris)
+    env = workload_env(fake_polaris, secrets, "ingestion_writer")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("MAINTENANCE_CLIENT_ID", "MAINTENANCE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    key = dg.AssetKey(["raw", "orders"])
+    # The fake serves Polaris' management and policy APIs, not table loads: the catalog the
+    # check opens is recorded (with the settings it was given) and has no such table.
+    opened: list[Settings] = []
+
+    class NoTables:
+        def load_table(self, identifier: str) -> None:
+            raise NoSuchTableError(identifier)
+
+    def record(settings: Settings) -> NoTables:
+        opened.append(settings)
+        return NoTables()
+
+    monkeypatch.setattr(health_checks, "get_catalog", record)
+
+    @dg.asset(key=key)
+    def orders() -> None:
+        return None
+
+    fake_polaris.requests.clear()
+    result = dg.materialize(
+        [orders, build_table_health_checks([key])],
+        resources={"lakehouse": LakehouseResource(profile="k8s", data_dir=str(tmp_path))},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed, evaluation.description
+    callers = {
+        fake_polaris.tokens.get(r.headers.get("authorization", "").removeprefix("Bearer "))
+        for r in fake_polaris.requests
+        if not r.path.endswith("/oauth/tokens")
+    }
+    assert callers == {"ingestion_writer"}
+    (settings,) = opened
+    assert settings.rest is not None
+    assert settings.rest.client_id == env["ICEBERG_REST_CLIENT_ID"]

@@ -95,6 +95,8 @@ def stubs(tmp_path: Path) -> dict[str, str]:
         "#!/usr/bin/env bash\n"
         'echo "python $*" >> "$STUB_LOG"\n'
         'if [[ "$*" == *lakehouse.platform.secrets* ]]; then exit 0; fi\n'
+        # The bundle builder (analytics/) is tested on its own; here only that up.sh calls it.
+        'if [[ "$*" == *lakehouse.platform.superset* ]]; then exit 0; fi\n'
         # Real pre-flight logic, but this machine's free disk must not decide the test.
         'if [[ "$*" == "-m lakehouse.platform.preflight" ]]; then\n'
         f'  exec "{sys.executable}" -c "{PREFLIGHT_FIXED_DISK}"\n'
@@ -140,10 +142,14 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
         "docker build --provenance=false -f",
         "docker save lakehouse-code:dev -o",
         "kind load image-archive",
+        f"docker build --provenance=false -f {checks.INFRA}/docker/superset.Dockerfile -t lakehouse-superset:dev {checks.INFRA}/docker",
+        "docker save lakehouse-superset:dev -o",
+        "kind load image-archive",
         "kubernetes/namespace.yaml",
         "python -m lakehouse.platform.secrets generate --context kind-lakehouse",
         "kubernetes/network-policies.yaml",
         "kubernetes/postgres.yaml",
+        "exec statefulset/lakehouse-postgres -- sh /docker-entrypoint-initdb.d/20-superset.sh",
         "helm upgrade --install minio minio/minio --version 5.4.0",
         "kubernetes/polaris-realm-bootstrap-job.yaml",
         "helm upgrade --install polaris polaris/polaris --version 1.7.0",
@@ -152,6 +158,9 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
         "helm upgrade --install dagster dagster/dagster --version 1.13.27",
         "rollout restart deployment.apps/dagster-dagster-user-deployments-lakehouse",
         "kubernetes/dbt-docs.yaml",
+        "python -m lakehouse.platform.superset configmap --out",
+        "apply -f",
+        "helm upgrade --install superset superset/superset --version 0.15.0",
         "python -m lakehouse.platform.secrets export --context kind-lakehouse",
     ]
     position = 0

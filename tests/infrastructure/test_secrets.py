@@ -92,6 +92,13 @@ def test_credentials_file_is_private_and_complete(tmp_path: Path) -> None:
     assert env["ICEBERG_REST_CLIENT_SECRET"] == "csecret"
     assert env["S3_ENDPOINT"] == "http://localhost:9000"
     assert env["LAKEHOUSE_PROFILE"] == "k8s"
+    superset = store.secrets[platform_secrets.SUPERSET_SECRET]
+    assert env["SUPERSET_ADMIN_USER"] == superset["SUPERSET_ADMIN_USER"] == "admin"
+    assert env["SUPERSET_ADMIN_PASSWORD"] == superset["SUPERSET_ADMIN_PASSWORD"]
+    assert env["SUPERSET_ADMIN_PASSWORD"].startswith("generated-")
+    # The metadata DB password and the signing key are for the pods only, not for people.
+    assert superset["SUPERSET_SECRET_KEY"] not in env.values()
+    assert superset["SUPERSET_DB_PASSWORD"] not in env.values()
 
 
 def test_main_generate_then_export(tmp_path: Path, capsys) -> None:

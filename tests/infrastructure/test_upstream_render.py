@@ -22,7 +22,7 @@ import yaml
 from tests.infrastructure import infra_checks as checks
 
 UPSTREAM = os.environ.get("LAKEHOUSE_UPSTREAM_CHARTS", "")
-RELEASES = ["minio", "polaris", "trino", "dagster", "seaweedfs"]
+RELEASES = ["minio", "polaris", "trino", "dagster", "seaweedfs", "superset"]
 # Test hooks (`helm test`) are not installed by `make up`.
 SKIP_SOURCES = ("/tests/",)
 
@@ -93,3 +93,30 @@ def test_trino_catalog_configmap_has_only_env_references(charts) -> None:
     ]
     assert checks.trino_catalog_violations(catalogs["data"], "trino catalog ConfigMap") == []
     assert "iceberg.properties" in catalogs["data"]
+
+
+def test_superset_names_and_labels_are_what_the_platform_uses(charts) -> None:
+    """The Service, the pods' NetworkPolicy labels, the init Job and the Secrets the pinned chart
+    really renders with values/superset.yaml (charts.yaml services:, network-policies.yaml, up.sh)."""
+    docs = render("superset", charts)
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    service = by_kind["Service"]["superset"]
+    assert [p["port"] for p in service["spec"]["ports"]] == [8088]
+    web = by_kind["Deployment"]["superset"]["spec"]["template"]
+    assert web["metadata"]["labels"][checks.COMPONENT] == "superset"
+    assert service["spec"]["selector"].items() <= web["metadata"]["labels"].items()
+    init = by_kind["Job"]["superset-init-db"]["spec"]["template"]
+    assert init["metadata"]["labels"][checks.COMPONENT] == "superset-init"
+    for pod in (web, init):
+        (container,) = pod["spec"]["containers"]
+        assert container["image"] == "lakehouse-superset:dev"
+        assert {"secretRef": {"name": "lakehouse-superset"}} in container["envFrom"]
+        assert not pod["spec"].get("initContainers")
+    # Only the config Secret (no credential in it): no env Secret, no bundled database or cache.
+    assert set(by_kind.get("Secret", {})) == {"superset-config"}
+    assert "StatefulSet" not in by_kind
+    config = by_kind["Secret"]["superset-config"]["stringData"]["superset_config.py"]
+    assert 'SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]' in config
+    assert by_kind["Deployment"]["superset-worker"]["spec"]["replicas"] == 0

@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
+from lakehouse.maintenance.settings import maintainer_settings
 from lakehouse.platform import charts as platform_charts
 from lakehouse.platform import secrets as platform_secrets
+from lakehouse.settings import Settings
 from tests.infrastructure import infra_checks as checks
+from tests.infrastructure.trino_access import catalog_access
 
-VALUES_FILES = ["dagster", "minio", "polaris", "seaweedfs", "trino"]
+VALUES_FILES = ["dagster", "minio", "polaris", "seaweedfs", "superset", "trino"]
 
 # The environment contract of the code location and run pods (lakehouse/settings.py).
 PLAIN_CONTRACT = {
@@ -265,6 +268,7 @@ def test_every_component_carries_the_network_policy_label(component_labels) -> N
     expected = {
         "postgres", "s3", "polaris", "polaris-realm-bootstrap", "polaris-bootstrap", "trino",
         "dagster-webserver", "dagster-daemon", "code-location", "dagster-run", "dbt-docs",
+        "superset", "superset-init",
     }  # fmt: skip
     assert set(component_labels) == expected
     for component, labels in component_labels.items():
@@ -295,3 +299,37 @@ def test_dagster_images_are_pinned_in_values(values: dict[str, Any], charts) -> 
         tag = dagster[component]["image"]["tag"]
         assert tag == release["version"], component
         assert f"docker.io/dagster/dagster-celery-k8s:{tag}" in release["images"]
+
+
+def test_only_the_maintenance_user_may_use_the_maintenance_catalog(
+    values: dict[str, Any], trino_rules: dict[str, Any]
+) -> None:
+    """``iceberg_maintenance`` writes as Polaris' table_maintainer (review finding, issue 14):
+    Trino refuses it to every user but the one the maintenance job connects as."""
+    settings = maintainer_settings(
+        Settings.from_env({**PLAIN_CONTRACT, **{k: "x" for k in SECRET_CONTRACT}}),
+        {"MAINTENANCE_CLIENT_ID": "id", "MAINTENANCE_CLIENT_SECRET": "secret"},
+    )
+    assert settings.trino is not None
+    maintenance, maintainer = settings.trino.catalog, settings.trino.user
+    assert maintenance in values["trino"]["catalogs"]
+    assert catalog_access(trino_rules, maintainer, maintenance) == "all"
+    others = {
+        PLAIN_CONTRACT["TRINO_USER"],
+        "trino_reader",
+        "superset",
+        "admin",
+        "table_maintainer2",
+    }
+    for user in others:
+        assert catalog_access(trino_rules, user, maintenance) == "none", user
+
+
+def test_the_other_catalogs_stay_open_as_before(
+    values: dict[str, Any], trino_rules: dict[str, Any]
+) -> None:
+    dbt = PLAIN_CONTRACT["TRINO_USER"]
+    for catalog in (*values["trino"]["catalogs"], "system", "tpch"):
+        if catalog != "iceberg_maintenance":
+            assert catalog_access(trino_rules, dbt, catalog) == "all", catalog
+    assert trino_rules["system_information"] == [{"allow": ["read"]}]

@@ -181,13 +181,32 @@ def test_a_fresh_working_folder_restores_the_sources_state(
     assert not restore_sources(pod, get_catalog(lakehouse_env), "raw")  # has state now
 
 
+# dlt names that are public Python but not in dlt's documentation (docs/website/docs of the
+# dlt repository): a pipeline's state writer, the state codec, the job file name parser, the
+# load package's state, schema helpers and dlt's logger module. Review findings on issue 18.
+UNDOCUMENTED_DLT = (
+    "managed_state",
+    "compress_state",
+    "decompress_state",
+    "ParsedLoadJobFileName",
+    "load_package_state",
+    "destination_state",
+    "get_columns_names_with_prop",
+    "dlt.common.schema.utils",
+    "from dlt.common import logger",
+    "_state_version",
+)
+
+
 def test_ingestion_uses_only_public_dlt_apis() -> None:
     """No dlt internals in ingestion/ (issue 18): no ``dlt.destinations.impl``, no dlt version
-    gate, no underscore name imported from dlt, and no underscore attribute the file does not
-    set itself (an inherited one, like a dlt job's ``self._load_table``)."""
+    gate, no underscore name imported from dlt, no underscore attribute the file does not set
+    itself (an inherited one, like a dlt job's ``self._load_table``), and none of the
+    undocumented names above (dlt's own state keys such as ``_state_version`` included)."""
     internal = re.compile(
         r"dlt\.destinations\.impl|dlt\.__version__|__orig_base__"
         r"|from dlt[\w.]* import [^\n]*\b_\w+|\bdlt(\.\w+)*\._\w+"
+        + "".join(f"|{re.escape(name)}" for name in UNDOCUMENTED_DLT)
     )
     found = []
     for path in sorted((REPO_ROOT / "ingestion").rglob("*.py")):

@@ -224,13 +224,6 @@ def test_orphan_sweep_removes_old_orphans_only(catalog: Catalog) -> None:
     assert remove_orphans(table, POLICY, datetime.now(UTC)).removed == ()
 
 
-def test_orphan_sweep_dry_run_removes_nothing(catalog: Catalog) -> None:
-    table = daily_table(catalog, "raw.events")
-    expire_snapshots(table, POLICY, NOW)
-    result = remove_orphans(table, POLICY, NOW + POLICY.orphan_min_age, dry_run=True)
-    assert result.removed and all(Path(p).exists() for p in result.removed)
-
-
 def test_orphan_sweep_refuses_a_table_with_another_inside(catalog: Catalog) -> None:
     table = daily_table(catalog, "raw.events")
     inner = table.location() + "/data/nested"

@@ -120,12 +120,6 @@ def test_only_raw_and_incremental_models_are_partitioned(defs):
     assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
 
 
-def test_dbt_tests_are_asset_checks(defs):
-    shape = graph_shape(defs)
-    assert sum(len(v["checks"]) for v in shape.values()) >= 10
-    assert any(name.startswith("unique_") for name in shape["gold/fct_orders"]["checks"])
-
-
 def test_jobs_per_layer_and_for_the_whole_graph(defs):
     graph = defs.resolve_asset_graph()
     for layer in Layer:

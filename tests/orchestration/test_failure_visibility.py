@@ -20,7 +20,7 @@ from ingestion.shop.generator import ShopSimulator
 from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
-from orchestration.defs.dlt.assets import shop_assets
+from orchestration.defs.dlt.assets import build_shop_assets
 from orchestration.defs.dlt.retries import is_transient
 from orchestration.defs.monitoring.checks import (
     CHECK_NAME,
@@ -76,7 +76,7 @@ def test_permanent_errors_fail_at_once(exc: Exception) -> None:
 def test_failed_run_is_recorded_with_next_steps(lakehouse_env: Settings) -> None:
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [shop_assets],
+            [build_shop_assets()],
             partition_key=START_DATE.isoformat(),
             resources=build_resources(),
             run_config={"ops": {"shop": {"config": {"scale_factor": -1.0}}}},
@@ -164,7 +164,7 @@ def test_quarantined_rows_of_a_landed_table_show_in_its_check(loaded: Settings) 
 def test_checks_run_with_the_raw_assets(lakehouse_env: Settings) -> None:
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [shop_assets, build_raw_table_checks(landed=())],
+            [build_shop_assets(), build_raw_table_checks(landed=())],
             partition_key=START_DATE.isoformat(),
             resources=build_resources(),
             run_config={"ops": {"shop": {"config": {"scale_factor": SCALE_FACTOR}}}},

@@ -22,19 +22,43 @@ from typing import Any
 
 import dagster as dg
 from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Operation, ancestors_of
 
 from lakehouse.catalog import layer_tables
 from lakehouse.layers import Layer
+from lakehouse.maintenance.compact import COMPACTION_PROPERTY
 
 # Materialization metadata: the fingerprint of the raw snapshots and dbt project it was built on.
 INPUTS_KEY = "lakehouse/dbt_inputs"
 
 
+def data_snapshot_id(table: Table) -> int | None:
+    """The id of the newest snapshot in the table's current history that changed its rows.
+
+    Compaction rewrites files and keeps the rows: Trino's ``optimize`` commits a ``replace``
+    (Iceberg spec: "Data and delete files were added and removed without changing table data"),
+    the project's pyiceberg compaction marks its commits with ``COMPACTION_PROPERTY``. Keyed on
+    the current snapshot instead, a night's compaction made the next day's step rebuild all.
+    When expiry has cut the history short, the oldest snapshot left stands in (a rebuild at
+    worst, never a wrong skip).
+    """
+    found = None
+    for snapshot in ancestors_of(table.current_snapshot(), table.metadata):
+        found = snapshot.snapshot_id
+        summary = snapshot.summary
+        compaction = summary is not None and (
+            summary.operation == Operation.REPLACE or summary.get(COMPACTION_PROPERTY)
+        )
+        if not compaction:
+            break
+    return found
+
+
 def raw_snapshots(catalog: Catalog) -> dict[str, int | None]:
-    """The current snapshot id of every raw table (metadata only, no data read)."""
+    """The data snapshot id of every raw table (metadata only, no data read)."""
     return {
-        name: snapshot.snapshot_id if (snapshot := table.current_snapshot()) else None
-        for name, table in layer_tables(catalog, Layer.RAW).items()
+        name: data_snapshot_id(table) for name, table in layer_tables(catalog, Layer.RAW).items()
     }
 
 

@@ -1,7 +1,8 @@
 """The shop source's tables as partitioned assets: partition = business date of the increment."""
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 import pyarrow as pa
@@ -42,33 +43,56 @@ class ShopConfig(dg.Config):
     replay_dir: str | None = None  # recorded increments (bench/generate.py) instead of generating
 
 
-def raw_table_specs() -> list[dg.AssetSpec]:
-    """One spec per shop table, keyed by the translator.
+def raw_table_specs(
+    source_docs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[dg.AssetSpec]:
+    """One spec per shop table, keyed by the translator, described by ``source_docs``.
 
     Built from the source's resources alone: no ``dlt.pipeline()`` (which reads dlt's config and
     makes its working folder) while the code location loads. Each run builds its own pipeline
     and source for its business dates.
     """
-    translator = RawTranslator()
+    translator = RawTranslator(source_docs or {})
     return [
         translator.get_asset_spec(DltResourceTranslatorData(resource=resource, pipeline=None))
         for resource in shop(business_date=START_DATE).selected_resources.values()
     ]
 
 
-@dg.multi_asset(
-    specs=raw_table_specs(),
-    name="shop",
-    can_subset=True,
-    partitions_def=business_date_partitions,
-    backfill_policy=single_run_backfill,
-)
-def shop_assets(
+def raw_table_keys() -> list[dg.AssetKey]:
+    return [spec.key for spec in raw_table_specs()]
+
+
+def build_shop_assets(
+    source_docs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dg.AssetsDefinition:
+    """The shop's multi-asset; ``source_docs`` describe its tables (``definitions.py``)."""
+
+    @dg.multi_asset(
+        specs=raw_table_specs(source_docs),
+        name="shop",
+        can_subset=True,
+        partitions_def=business_date_partitions,
+        backfill_policy=single_run_backfill,
+    )
+    def shop_assets(
+        context: dg.AssetExecutionContext,
+        dlt: DagsterDltResource,
+        lakehouse: LakehouseResource,
+        config: ShopConfig,
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from load_shop(context, dlt, lakehouse, config)
+
+    return shop_assets
+
+
+def load_shop(
     context: dg.AssetExecutionContext,
     dlt: DagsterDltResource,
     lakehouse: LakehouseResource,
     config: ShopConfig,
 ) -> Iterator[dg.MaterializeResult]:
+    """Load the run's business dates into raw, in groups of dates per dlt load."""
     settings = lakehouse.settings()
     days = business_dates(context)
     rows_by_key: dict[dg.AssetKey, int] = defaultdict(int)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
 import dagster as dg
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from lakehouse.layers import Layer
-from orchestration.defs.dbt.project import dbt_project_manifest
-from orchestration.defs.metadata import raw_source_docs, raw_table_attributes
+from orchestration.defs.metadata import raw_table_attributes
 
 
+@dataclass
 class RawTranslator(DagsterDltTranslator):
     """dagster-dlt's default key is ``dlt_<source>_<resource>`` with a phantom upstream asset;
     keying tables by the namespace they land in makes the dbt sources on ``raw`` their
@@ -18,13 +22,17 @@ class RawTranslator(DagsterDltTranslator):
 
     dagster-dlt also names the table without its namespace and adds the destination
     (``filesystem``) as a kind; the raw tables are Iceberg tables ``raw.<table>``, described and
-    owned as the dbt source ``raw`` says.
+    owned as the dbt source ``raw`` says: ``source_docs`` (``raw_source_docs`` of the manifest),
+    handed in by whoever builds the definitions. A run needs only the keys and passes none, so
+    the translator itself never reads the dbt project.
     """
+
+    source_docs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         spec = super().get_asset_spec(data)
         table = data.resource.table_name
-        docs = raw_source_docs(dbt_project_manifest()).get(table, {})
+        docs = self.source_docs.get(table, {})
         attributes = raw_table_attributes(table)
         return spec.replace_attributes(
             key=dg.AssetKey([Layer.RAW.value, table]),

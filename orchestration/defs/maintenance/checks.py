@@ -5,6 +5,11 @@ once they are published there). It runs in every build of its asset and records 
 metadata, so the UI plots them over time; it warns when a table holds too many small files or
 snapshots (``lakehouse.maintenance.health``): the nightly maintenance is behind. An asset with
 no Iceberg table in the catalog passes with nothing to measure.
+
+It only reads: table metadata and, in the cluster, Polaris' applicable policies, which the code
+location's own principal may read on every table it checks (raw and the published layers;
+``lakehouse/platform/polaris/plan.py``). It runs with those credentials, not the maintainer's,
+which commit to every namespace and are for the nightly job alone.
 """
 
 from collections.abc import Iterator, Sequence
@@ -17,7 +22,6 @@ from lakehouse.catalog import get_catalog
 from lakehouse.maintenance.catalog_policies import policy_source
 from lakehouse.maintenance.health import table_health
 from lakehouse.maintenance.policy import PolicyFor
-from lakehouse.maintenance.settings import maintainer_settings
 from orchestration.resources import LakehouseResource
 
 CHECK_NAME = "iceberg_table_health"
@@ -64,7 +68,7 @@ def build_table_health_checks(keys: Sequence[dg.AssetKey]) -> dg.AssetChecksDefi
     def iceberg_table_health_checks(
         context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
-        settings = maintainer_settings(lakehouse.settings())  # reads every namespace
+        settings = lakehouse.settings()
         catalog, policy_for = get_catalog(settings), policy_source(settings)
         for check_key in context.selected_asset_check_keys:
             yield health_result(catalog, check_key.asset_key, policy_for)

@@ -28,7 +28,7 @@ def table_health_definitions() -> dg.Definitions:
         dg.AssetKey([Layer.RAW.value, table])
         for table in (*landing.landed_tables(load_sources()), landing.QUARANTINE_TABLE)
     ]
-    keys = [*dlt.shop_assets.keys, *landed, *dbt_keys]
+    keys = [*dlt.raw_table_keys(), *landed, *dbt_keys]
     return dg.Definitions(
         asset_checks=[build_table_health_checks(sorted(keys, key=lambda k: k.to_user_string()))]
     )

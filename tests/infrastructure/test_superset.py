@@ -1,0 +1,337 @@
+"""Superset in the cluster: its values, Secret, image, dashboards ConfigMap and Trino user.
+
+Static like the rest of this folder (no cluster, no Superset server): the values are checked
+against the Secret the generator writes, the configuration the chart appends is executed as
+Python, the bundle ConfigMap is validated against the Kubernetes schema, and Trino's access
+rules for the user `superset` are evaluated with the semantics of Trino's file-based system
+access control. The chart itself is rendered in test_upstream_render.py (CI), and installed by
+the kind-e2e workflow, which also runs infrastructure/scripts/superset_check.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+import zipfile
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from sqlalchemy.engine import make_url
+
+from lakehouse.platform import charts as platform_charts
+from lakehouse.platform import secrets as platform_secrets
+from lakehouse.platform import superset
+from tests.infrastructure import infra_checks as checks
+from tests.infrastructure.trino_access import ALL_PRIVILEGES, table_privileges
+
+SUPERSET_DOCKERFILE = (checks.INFRA / "docker" / "superset.Dockerfile").read_text()
+
+
+@pytest.fixture(scope="module")
+def superset_values(values: dict[str, Any]) -> dict[str, Any]:
+    return values["superset"]
+
+
+@pytest.fixture(scope="module")
+def secret_keys() -> set[str]:
+    spec = next(s for s in platform_secrets.SPECS if s.name == platform_secrets.SUPERSET_SECRET)
+    return set(spec.generated) | set(spec.constants)
+
+
+def env_names(text: str) -> set[str]:
+    """Variables a shell script (`$X`, `${X}`) or Python (`os.environ["X"]`) reads."""
+    shell = re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", text)
+    python = re.findall(r"os\.environ\[\"([A-Z_][A-Z0-9_]*)\"\]", text)
+    return set(shell) | set(python)
+
+
+# ------------------------------------------------------------------------------------------------
+# Values: the Secret, the metadata DB, the init Job
+# ------------------------------------------------------------------------------------------------
+def test_pods_read_the_generated_secret_and_the_chart_renders_none(
+    superset_values, secret_keys
+) -> None:
+    assert superset_values["envFromSecret"] == platform_secrets.SUPERSET_SECRET
+    assert superset_values["secretEnv"]["create"] is False
+    assert secret_keys == {
+        "SUPERSET_SECRET_KEY", "SUPERSET_DB_PASSWORD", "SUPERSET_ADMIN_PASSWORD", "SUPERSET_ADMIN_USER",
+    }  # fmt: skip
+
+
+def test_every_variable_the_config_and_init_script_read_is_a_key_of_the_secret(
+    superset_values, secret_keys
+) -> None:
+    read = env_names(superset_values["init"]["initscript"])
+    read |= env_names("\n".join(superset_values["configOverrides"].values()))
+    assert read == secret_keys
+
+
+def test_no_credential_is_written_in_the_values(superset_values) -> None:
+    assert superset_values["init"]["createAdmin"] is False  # else the chart templates a password
+    text = (checks.VALUES_DIR / "superset.yaml").read_text()
+    assert "adminUser" not in text and "db_pass" not in text and "SECRET_KEY =" in text
+    assert re.search(r"SECRET_KEY = os\.environ\[", text)
+
+
+def test_bundled_subcharts_are_off_and_the_image_is_the_projects(superset_values, charts) -> None:
+    assert superset_values["postgresql"]["enabled"] is False
+    assert superset_values["redis"]["enabled"] is False
+    image = f"{superset_values['image']['repository']}:{superset_values['image']['tag']}"
+    release = next(r for r in charts["releases"] if r["name"] == "superset")
+    assert release["images"] == [image] == ["lakehouse-superset:dev"]
+    assert superset_values["image"]["pullPolicy"] == "IfNotPresent"
+
+
+def _config_module(superset_values, env: dict[str, str]) -> dict[str, Any]:
+    """Execute the configuration the chart appends to superset_config.py, as Superset would."""
+    scope: dict[str, Any] = {}
+    code = "\n".join(superset_values["configOverrides"].values())
+    import os
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        exec(compile(code, "superset_config.py", "exec"), scope)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return scope
+
+
+def test_metadata_db_is_the_projects_postgres_with_the_secret_password(superset_values) -> None:
+    password = "p@ss:w/rd?#%"  # characters a URL would misread if they were not quoted
+    scope = _config_module(
+        superset_values, {"SUPERSET_SECRET_KEY": "k", "SUPERSET_DB_PASSWORD": password}
+    )
+    url = make_url(scope["SQLALCHEMY_DATABASE_URI"])
+    postgres = platform_charts.service("postgres", checks.CHARTS_FILE)
+    assert (url.drivername, url.host, url.port) == (
+        "postgresql+psycopg2",
+        postgres.service,
+        postgres.port,
+    )
+    assert (url.username, url.password, url.database) == ("superset", password, "superset")
+    assert scope["SECRET_KEY"] == "k"
+    assert scope["RESULTS_BACKEND"] is None  # no Redis
+    assert scope["CACHE_CONFIG"]["CACHE_TYPE"] == "SimpleCache"
+
+
+def test_config_refuses_to_start_without_the_secret(superset_values) -> None:
+    with pytest.raises(KeyError, match="SUPERSET_SECRET_KEY"):
+        _config_module(superset_values, {})
+
+
+def test_postgres_creates_the_superset_database_from_the_same_secret(manifest_files) -> None:
+    config_map, _, statefulset = manifest_files["postgres.yaml"]
+    script = config_map["data"]["20-superset.sh"]
+    assert "CREATE DATABASE superset OWNER superset" in script
+    assert "ALTER ROLE superset LOGIN PASSWORD :'superset_password'" in script
+    assert "WHERE NOT EXISTS" in script  # idempotent: make up runs it on every call
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    ref = env["SUPERSET_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert (ref["name"], ref["key"]) == (platform_secrets.SUPERSET_SECRET, "SUPERSET_DB_PASSWORD")
+
+
+def test_init_job_imports_the_bundle_from_the_configmap_mount(superset_values) -> None:
+    (volume,) = superset_values["extraVolumes"]
+    (mount,) = superset_values["extraVolumeMounts"]
+    assert volume["configMap"]["name"] == superset.CONFIGMAP
+    assert mount["name"] == volume["name"] and mount["readOnly"] is True
+    script = superset_values["init"]["initscript"]
+    bundle = f"{mount['mountPath']}/{superset.BUNDLE_KEY}"
+    assert f"superset import-dashboards --path {bundle} --username" in script
+    # Order: schema, roles, admin (the import assigns ownership to it), then the import.
+    steps = [
+        "superset db upgrade",
+        "superset init",
+        "superset fab create-admin",
+        "import-dashboards",
+    ]
+    assert [script.index(step) for step in steps] == sorted(script.index(s) for s in steps)
+    assert script.startswith("#!/bin/sh\nset -eu")
+
+
+def test_pods_are_labelled_for_their_network_policies(superset_values, network_policies) -> None:
+    names = {p["metadata"]["name"]: p for p in network_policies}
+    for labels, policy in (
+        (superset_values["supersetNode"]["podLabels"], "superset"),
+        (superset_values["init"]["podLabels"], "superset-init"),
+    ):
+        selector = names[policy]["spec"]["podSelector"]["matchLabels"]
+        assert selector.items() <= labels.items()
+
+
+def test_service_row_is_the_charts_fullname_on_the_service_port(superset_values) -> None:
+    """helm/superset/templates/_helpers.tpl: `superset.fullname` is the release name when it
+    contains the chart name; templates/service.yaml names the Service with it, on service.port."""
+    row = platform_charts.service("superset", checks.CHARTS_FILE)
+    release = platform_charts.resolve("superset", checks.CHARTS_FILE)
+    assert "superset" in release.name and row.service == release.name
+    assert row.port == superset_values["service"]["port"] == row.local_port == 8088
+
+
+# ------------------------------------------------------------------------------------------------
+# The image
+# ------------------------------------------------------------------------------------------------
+def test_image_adds_pinned_drivers_to_the_pinned_superset() -> None:
+    assert re.search(r"^FROM apache/superset:6\.1\.0$", SUPERSET_DOCKERFILE, re.M)
+    assert '"trino[sqlalchemy]==0.340.0"' in SUPERSET_DOCKERFILE
+    assert '"psycopg2-binary==2.9.9"' in SUPERSET_DOCKERFILE
+    users = re.findall(r"^USER (\S+)$", SUPERSET_DOCKERFILE, re.M)
+    assert users == ["root", "superset"]  # installs as root, runs as the image's user
+    assert not re.search(r"^(COPY|ADD) ", SUPERSET_DOCKERFILE, re.M)  # its context is empty
+
+
+# ------------------------------------------------------------------------------------------------
+# The bundle ConfigMap (lakehouse.platform.superset)
+# ------------------------------------------------------------------------------------------------
+def a_zip() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("bundle/metadata.yaml", "version: 1.0.0\ntype: Dashboard\n")
+    return buffer.getvalue()
+
+
+def test_configmap_holds_the_bundle_and_validates(charts) -> None:
+    data = a_zip()
+    doc = superset.configmap(data, charts["namespace"])
+    kubernetes_validate.validate(doc, checks.KUBE_VERSION, strict=True)
+    assert doc["metadata"] == {
+        "name": "superset-bundle",
+        "namespace": "lakehouse",
+        "labels": {"app.kubernetes.io/name": "superset-bundle", "app.kubernetes.io/part-of": "lakehouse"},
+    }  # fmt: skip
+    assert base64.b64decode(doc["binaryData"]["bundle.zip"]) == data
+
+
+def test_configmap_refuses_what_superset_or_the_api_server_would() -> None:
+    with pytest.raises(superset.BundleError, match="not a ZIP"):
+        superset.configmap(b"metadata: {}", "lakehouse")
+    with pytest.raises(superset.BundleError, match="at most 1048576"):
+        superset.configmap(b"PK" + b"\0" * superset.MAX_BUNDLE_BYTES, "lakehouse")
+
+
+def test_the_connection_is_superset_on_the_read_only_catalog_of_the_trino_service() -> None:
+    trino = platform_charts.service("trino", checks.CHARTS_FILE)
+    url = make_url(superset.trino_uri())
+    assert (url.drivername, url.host, url.port) == ("trino", trino.service, trino.port)
+    assert (url.username, url.password, url.database) == ("superset", None, "iceberg_readonly")
+    cmd = superset.build_command(Path("/tmp/b.zip"), python="py")
+    assert cmd[:3] == ["py", "-m", "analytics.bundle"]
+    assert cmd[cmd.index("--sqlalchemy-uri") + 1] == superset.trino_uri()
+    assert cmd[cmd.index("--database") + 1] == superset.DATABASE_NAME
+    assert cmd[cmd.index("--out") + 1] == "/tmp/b.zip"
+    chosen = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--dashboard"]
+    assert chosen == list(superset.CLUSTER_DASHBOARDS)
+
+
+ANALYTICS = checks.INFRA.parent / "analytics"
+TABLE_RE = re.compile(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)\.[A-Za-z_]", re.IGNORECASE)
+
+
+def dashboard_schemas() -> dict[str, set[str]]:
+    """Schemas each dashboard of analytics/ reads (through its datasets' SQL)."""
+    import yaml
+
+    out: dict[str, set[str]] = {}
+    for path in sorted((ANALYTICS / "dashboards").glob("*.yml")):
+        charts_ = yaml.safe_load(path.read_text())["charts"]
+        datasets = {chart["dataset"] for chart in charts_}
+        sql = [
+            yaml.safe_load((ANALYTICS / "datasets" / f"{name}.yml").read_text())["sql"]
+            for name in datasets
+        ]
+        out[path.stem] = {schema.lower() for text in sql for schema in TABLE_RE.findall(text)}
+    return out
+
+
+@pytest.mark.skipif(
+    not (ANALYTICS / "dashboards").is_dir(), reason="analytics/dashboards (issue 16) not here yet"
+)
+def test_the_cluster_gets_exactly_the_dashboards_that_read_gold_only() -> None:
+    schemas = dashboard_schemas()
+    gold_only = {name for name, read in schemas.items() if read == {"gold"}}
+    assert set(superset.CLUSTER_DASHBOARDS) == gold_only, schemas
+
+
+def test_schema_extraction_sees_every_table_reference() -> None:
+    sql = "select a from gold.x join Silver.y on 1=1 left join health.z using (k) from t"
+    assert {s.lower() for s in TABLE_RE.findall(sql)} == {"gold", "silver", "health"}
+
+
+def _builder_writing(data: bytes | None, code: int = 0):
+    """A stand-in for `python -m analytics.bundle` (the laptop half builds the real one)."""
+
+    def command(out: Path, python: str = sys.executable) -> list[str]:
+        write = f"open({str(out)!r}, 'wb').write({data!r});" if data is not None else ""
+        return [python, "-c", f"{write}raise SystemExit({code})"]
+
+    return command
+
+
+def test_main_writes_the_manifest_of_the_built_bundle(tmp_path, monkeypatch) -> None:
+    data = a_zip()
+    monkeypatch.setattr(superset, "build_command", _builder_writing(data))
+    out = tmp_path / "bundle.yaml"
+    assert superset.main(["configmap", "--out", str(out)]) == 0
+    doc = checks.load_docs(out)[0]
+    assert base64.b64decode(doc["binaryData"]["bundle.zip"]) == data
+
+
+@pytest.mark.parametrize(("data", "code"), [(None, 3), (None, 0), (b"not a zip", 0)])
+def test_a_failed_build_leaves_the_previous_manifest_alone(
+    data, code, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(superset, "build_command", _builder_writing(data, code))
+    out = tmp_path / "bundle.yaml"
+    out.write_text("previous\n")
+    assert superset.main(["configmap", "--out", str(out)]) == 1
+    assert out.read_text() == "previous\n"
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+# ------------------------------------------------------------------------------------------------
+# Trino: the user `superset` sees gold only, read-only
+# Who sees what in Trino, by the rules of values/trino.yaml (the `trino_rules` fixture, conftest)
+# and Trino's semantics (tests/infrastructure/trino_access.py).
+CATALOGS = ("iceberg", "iceberg_readonly", "iceberg_maintenance", "tpch", "system")
+# information_schema is left out: Trino answers it to every user, filtered by the rules above.
+SCHEMAS = ("raw", "bronze", "silver", "silver_staging", "gold", "gold_staging")
+
+
+def test_superset_may_only_select_from_gold_in_the_read_only_catalog(trino_rules) -> None:
+    user = superset.TRINO_USER
+    allowed = {
+        (catalog, schema, frozenset(privileges))
+        for catalog in CATALOGS
+        for schema in SCHEMAS
+        if (privileges := table_privileges(trino_rules, user, catalog, schema, "fct_orders"))
+    }
+    assert allowed == {(superset.TRINO_CATALOG, "gold", frozenset({"SELECT"}))}
+
+
+@pytest.mark.parametrize("user", ["dbt", "e2e", "trino", "maintainer", "superset2", "supersets"])
+def test_every_other_user_keeps_full_access(trino_rules, user) -> None:
+    """Outside iceberg_maintenance, which only table_maintainer may use (test_values.py)."""
+    for catalog in CATALOGS:
+        expected = set() if catalog == "iceberg_maintenance" else ALL_PRIVILEGES
+        for schema in SCHEMAS:
+            assert table_privileges(trino_rules, user, catalog, schema, "t") == expected
+
+
+def test_the_evaluator_denies_what_trino_denies() -> None:
+    """The rules above could pass against a lenient evaluator: check it on plain cases."""
+    rules = {
+        "catalogs": [{"user": "a", "catalog": "c", "allow": "read-only"}],
+        "tables": [{"user": "a", "privileges": ["SELECT", "INSERT"]}],
+    }
+    assert table_privileges(rules, "a", "c", "s", "t") == {"SELECT"}
+    assert table_privileges(rules, "b", "c", "s", "t") == set()  # no catalog rule: denied
+    assert table_privileges(rules, "a", "other", "s", "t") == set()
+    rules["catalogs"][0]["allow"] = "all"
+    assert table_privileges(rules, "a", "c", "s", "t") == {"SELECT", "INSERT"}
