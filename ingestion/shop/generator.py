@@ -306,6 +306,17 @@ class _OrderChunk:
         in_snapshot = lo <= self.snapshot_until < hi
         return self.has_event[statuses] & np.where(event < self.snapshot_until, in_snapshot, on_day)
 
+    def current_state(self) -> np.ndarray:
+        """(6, n) mask of the order versions the source delivers as rows: of the versions before
+        the start date only each order's latest one (the snapshot is the source's current state,
+        not its change log), and every version after it (the change log of each business date).
+        """
+        before = self.has_event & (self.event_at < self.snapshot_until)
+        latest = np.argmax(np.where(before, self.event_at, np.iinfo(np.int64).min), axis=0)
+        keep = ~before
+        keep[latest, np.arange(keep.shape[1])] |= before.any(axis=0)
+        return keep
+
     def arrival(self, status: np.ndarray | int, pos: np.ndarray) -> np.ndarray:
         """Delivery instants of the selected versions."""
         event = self.event_at[status, pos]
@@ -859,7 +870,8 @@ class ShopSimulator:
         lo, hi = self._start_us(day), self._start_us(day + 1)
         for placed_day in self._placed_days(day, s.LIFECYCLE_DAYS):
             for chunk in self._order_chunks(placed_day):
-                status, pos = np.nonzero(chunk.due(list(range(len(s.STATUSES))), lo, hi))
+                due = chunk.due(list(range(len(s.STATUSES))), lo, hi) & chunk.current_state()
+                status, pos = np.nonzero(due)
                 if not len(pos):
                     continue
                 order = np.lexsort((chunk.event_at[status, pos], pos))
