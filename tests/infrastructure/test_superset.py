@@ -26,7 +26,7 @@ from lakehouse.platform import charts as platform_charts
 from lakehouse.platform import secrets as platform_secrets
 from lakehouse.platform import superset
 from tests.infrastructure import infra_checks as checks
-from tests.infrastructure.trino_access import ALL_PRIVILEGES, table_privileges
+from tests.infrastructure.trino_access import ALL_PRIVILEGES, table_privileges, visible_schemas
 
 SUPERSET_DOCKERFILE = (checks.INFRA / "docker" / "superset.Dockerfile").read_text()
 
@@ -338,6 +338,14 @@ def test_superset_may_only_select_from_gold_in_the_read_only_catalog(trino_rules
         if (privileges := table_privileges(trino_rules, user, catalog, schema, "fct_orders"))
     }
     assert allowed == {(superset.TRINO_CATALOG, "gold", frozenset({"SELECT"}))}
+
+
+def test_superset_sees_the_gold_schema_only(trino_rules) -> None:
+    """Review finding: the catch-all rules let `superset` list raw, bronze and silver."""
+    for catalog in CATALOGS:
+        expected = {"gold"} if catalog == superset.TRINO_CATALOG else set()
+        assert visible_schemas(trino_rules, superset.TRINO_USER, catalog, SCHEMAS) == expected
+    assert visible_schemas(trino_rules, "dbt", "iceberg", SCHEMAS) == set(SCHEMAS)
 
 
 @pytest.mark.parametrize("user", ["dbt", "e2e", "trino", "maintainer", "superset2", "supersets"])
