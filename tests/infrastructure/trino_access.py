@@ -40,3 +40,24 @@ def table_privileges(
     )
     privileges = set(table_rule["privileges"]) if table_rule else set()
     return privileges & {"SELECT"} if allow == "read-only" else privileges
+
+
+def visible_schemas(
+    rules: dict[str, Any], user: str, catalog: str, schemas: tuple[str, ...]
+) -> set[str]:
+    """Schemas SHOW SCHEMAS lists: any schema rule owning it, or any table rule granting a
+    privilege in it, not only the first match (FileBasedSystemAccessControl.checkAnySchemaAccess,
+    CatalogSchemaAccessControlRule / CatalogTableAccessControlRule.toAnyCatalogSchemaPermissionsRule)."""
+    if catalog_access(rules, user, catalog) == "none":
+        return set()
+
+    def matches(rule: dict[str, Any], schema: str) -> bool:
+        names = {"user": user, "catalog": catalog, "schema": schema}
+        return all(re.fullmatch(rule.get(key, ".*"), value) for key, value in names.items())
+
+    return {
+        schema
+        for schema in schemas
+        if any(rule.get("owner") and matches(rule, schema) for rule in rules.get("schemas", []))
+        or any(rule.get("privileges") and matches(rule, schema) for rule in rules["tables"])
+    }
