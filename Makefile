@@ -73,6 +73,15 @@ dev: manifest ## The Dagster UI and daemon on http://localhost:3000 (DAGSTER_POR
 	@echo "==> Dagster UI on http://localhost:$(DAGSTER_PORT) (Ctrl-C stops it)"
 	$(RUN) dagster dev -p $(DAGSTER_PORT)
 
+MLFLOW_PORT ?= 5000
+.PHONY: mlflow
+mlflow: setup ## The MLflow UI of the churn model's runs and versions on http://localhost:5000 (MLFLOW_PORT=...)
+	@if (exec 3<>/dev/tcp/127.0.0.1/$(MLFLOW_PORT)) 2>/dev/null; then \
+		echo "port $(MLFLOW_PORT) is taken: stop what uses it, or make mlflow MLFLOW_PORT=5001" >&2; \
+		exit 1; fi
+	@echo "==> MLflow UI on http://localhost:$(MLFLOW_PORT) (Ctrl-C stops it)"
+	$(RUN) python -m ml.ui --port $(MLFLOW_PORT)
+
 .PHONY: validate
 validate: manifest ## dg check defs: the code location loads from its defs folders and validates
 	$(RUN) dg check defs

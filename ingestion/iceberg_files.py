@@ -45,6 +45,7 @@ LOAD_ID_PROPERTY = "dlt.load-id"
 JOB_ID_PROPERTY = "dlt.job-id"
 # Rows per piece when a re-delivery makes a merge read the file's rows (bounded memory).
 PIECE_ROWS = 250_000
+UPSERT_ROWS = 5_000  # rows per pyiceberg upsert (its match filter grows a term per row)
 
 
 def committed_jobs(table: Table) -> set[tuple[str, str]]:
@@ -181,5 +182,12 @@ def merge_file(
             again = piece.join(known, keys, join_type="left semi").select(piece.column_names)
             if new.num_rows:
                 tx.append(new.cast(piece.schema), snapshot_properties=properties)
-            if again.num_rows:
-                tx.upsert(again.cast(piece.schema), join_cols=keys, snapshot_properties=properties)
+            # pyiceberg matches a composite key with one OR term per row
+            # (pyiceberg/table/upsert_util.py, create_match_filter, 0.12): a 250k-row upsert
+            # nested it deep enough to crash the interpreter. Slices keep it shallow.
+            for start in range(0, again.num_rows, UPSERT_ROWS):
+                tx.upsert(
+                    again.slice(start, UPSERT_ROWS).cast(piece.schema),
+                    join_cols=keys,
+                    snapshot_properties=properties,
+                )

@@ -20,6 +20,8 @@ PUBLISHED_LAYERS: tuple[Layer, ...] = (Layer.SILVER, Layer.GOLD)
 STAGING_SUFFIX = "_staging"
 # The namespace of the build registry (lakehouse/registry.py).
 PUBLISH_NAMESPACE = "publish"
+# The namespace of tables the ml assets write (churn scores), read by Trino and dashboards.
+ML_NAMESPACE = "ml"
 
 
 def staging_namespace(layer: Layer) -> str:

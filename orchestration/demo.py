@@ -25,6 +25,7 @@ from lakehouse.engine import connect
 from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Profile, Settings
+from ml.report import churn_model_summary
 from orchestration.partitions import outside_partitions
 
 DBT_LAYERS = {Layer.BRONZE.value, Layer.SILVER.value, Layer.GOLD.value}
@@ -59,6 +60,40 @@ def output_to(log: Path | None) -> Iterator[None]:
             os.close(saved[1])
 
 
+def execute(
+    job: dg.JobDefinition, day: date, instance: dg.DagsterInstance, log: Path | None
+) -> dg.ExecuteInJobResult:
+    """Run ``job`` for ``day``; a failed run ends the demo saying where to look."""
+    with output_to(log):
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=day.isoformat(),
+            run_config=QUIET_LOGS,
+            raise_on_error=False,
+        )
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        sys.exit(
+            f"Run {result.run_id} for {day} failed in {failed}. Read {log or 'the output above'}"
+            " or the run's logs in `make dev`, fix the cause, then run `make demo` again "
+            "(nothing is loaded twice)."
+        )
+    return result
+
+
+def checks_outcome(result: dg.ExecuteInJobResult) -> str:
+    checks = result.get_asset_check_evaluations()
+    warnings = [
+        f"{c.asset_key.to_user_string()} {c.check_name}"
+        for c in checks
+        if not c.passed and c.severity is dg.AssetCheckSeverity.WARN
+    ]
+    outcome = f"{sum(1 for c in checks if c.passed)}/{len(checks)} checks passed"
+    if warnings:
+        outcome += f", {len(warnings)} warning(s): {', '.join(warnings)}"
+    return outcome
+
+
 def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | None) -> None:
     from orchestration.definitions import defs
 
@@ -71,30 +106,8 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | N
             f"[{n + 1}/{days}] business date {day}: dlt -> raw, dbt -> bronze/silver/gold ...",
             flush=True,
         )
-        with output_to(log):
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=day.isoformat(),
-                run_config=QUIET_LOGS,
-                raise_on_error=False,
-            )
-        if not result.success:
-            failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            sys.exit(
-                f"Run {result.run_id} for {day} failed in {failed}. Read {log or 'the output above'}"
-                " or the run's logs in `make dev`, fix the cause, then run `make demo` again "
-                "(nothing is loaded twice)."
-            )
-        checks = result.get_asset_check_evaluations()
-        warnings = [
-            f"{c.asset_key.to_user_string()} {c.check_name}"
-            for c in checks
-            if not c.passed and c.severity is dg.AssetCheckSeverity.WARN
-        ]
-        passed = sum(1 for c in checks if c.passed)
-        outcome = f"{passed}/{len(checks)} checks passed"
-        if warnings:
-            outcome += f", {len(warnings)} warning(s): {', '.join(warnings)}"
+        result = execute(job, day, instance, log)
+        outcome = checks_outcome(result)
         if skipped := models - {e.asset_key for e in result.get_asset_materialization_events()}:
             outcome += (
                 f"; {len(skipped)} models skipped (checks too): already built for this date "
@@ -103,7 +116,17 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | N
         print(f"      done in {time.monotonic() - started:.1f}s; {outcome}", flush=True)
 
 
-def report(settings: Settings) -> None:
+def run_churn_model(day: date, instance: dg.DagsterInstance, log: Path | None) -> None:
+    """ml_job once, for the last date: train, evaluate, promote (the gate) and score."""
+    from orchestration.definitions import defs
+
+    started = time.monotonic()
+    print(f"[ml] churn model for {day}: train, evaluate, promote, score ...", flush=True)
+    result = execute(defs.resolve_job_def("ml_job"), day, instance, log)
+    print(f"      done in {time.monotonic() - started:.1f}s; {checks_outcome(result)}", flush=True)
+
+
+def report(settings: Settings, first: date) -> None:
     catalog = get_catalog(settings)
     conn = connect(settings.duckdb_path, catalog)
     try:
@@ -119,16 +142,24 @@ def report(settings: Settings) -> None:
             "where table_schema = 'gold' and table_name = 'daily_revenue'"
         ).fetchone()[0]
         if has_revenue:
-            print("\nGold: daily revenue")
-            print(conn.sql("select * from gold.daily_revenue order by 1"))
+            # The shop's order history before the first date is in the table too (Rows above).
+            print(f"\nGold: daily revenue from {first}")
+            print(
+                conn.sql(
+                    "select * from gold.daily_revenue where order_date >= $first order by 1",
+                    params={"first": first},
+                )
+            )
     finally:
         conn.close()
+    print(churn_model_summary(catalog))
     print(
         "Next:\n"
         "  make dev         the asset graph, runs and data-test checks in the Dagster UI (localhost:3000)\n"
         "  make dashboards  Superset dashboards over the published gold (localhost:8088)\n"
         "  make docs        the dbt docs site with lineage (localhost:8090)\n"
         "  make sql         SQL on raw/silver/gold as published Iceberg tables (never blocks a run)\n"
+        "  make mlflow      the churn model's runs, versions and champion in the MLflow UI\n"
         "  make test        the test suite\n"
         f"  data             everything lives in {settings.data_dir} (make clean removes it)"
     )
@@ -162,7 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         print(f"Full logs: {log} (make demo VERBOSE=1 prints them here)")
     run_days(args.start, args.days, instance, log)
-    report(settings)
+    run_churn_model(last, instance, log)
+    report(settings, args.start)
 
 
 if __name__ == "__main__":

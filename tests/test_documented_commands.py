@@ -50,6 +50,7 @@ CHEAP = {
 SERVERS = {
     "make dev": ("DAGSTER_PORT", "/server_info"),
     "make docs": ("DOCS_PORT", "/"),
+    "make mlflow": ("MLFLOW_PORT", "/health"),
     "make dashboards": ("SUPERSET_PORT", "/health"),
 }
 

@@ -283,29 +283,46 @@ class _OrderChunk:
     next_day_us: int  # start of the day after the order day
     order_id: np.ndarray
     ordered_at: np.ndarray
-    customer_u: np.ndarray
+    customer_id: np.ndarray
     channel: np.ndarray
     event_at: np.ndarray  # (6, n) event instant per status (index = status code)
     has_event: np.ndarray  # (6, n) bool
     delay: np.ndarray  # (6, n) delivery delay per status version
     late: np.ndarray  # (n,) bool: the order-day versions are held back ...
     late_at: np.ndarray  # (n,) ... and delivered at this instant of the next day
+    snapshot_until: int  # start of the start date: versions before it come with its snapshot ...
+    snapshot_at: np.ndarray  # (n,) ... at this instant of the start date
 
     def due(self, statuses: list[int], lo: int, hi: int) -> np.ndarray:
         """(len(statuses), n) mask of the versions delivered in [lo, hi), one whole day.
 
-        Comparisons only: a version arrives on its event's day, unless it is held back.
+        Comparisons only: a version arrives on its event's day, unless it is held back or lies
+        in the order history before the start date (delivered with the start date's snapshot).
         """
         event = self.event_at[statuses]
         held = self.late & (event < self.next_day_us)
         held_due = lo <= self.next_day_us < hi
-        return self.has_event[statuses] & np.where(held, held_due, (event >= lo) & (event < hi))
+        on_day = np.where(held, held_due, (event >= lo) & (event < hi))
+        in_snapshot = lo <= self.snapshot_until < hi
+        return self.has_event[statuses] & np.where(event < self.snapshot_until, in_snapshot, on_day)
+
+    def current_state(self) -> np.ndarray:
+        """(6, n) mask of the order versions the source delivers as rows: of the versions before
+        the start date only each order's latest one (the snapshot is the source's current state,
+        not its change log), and every version after it (the change log of each business date).
+        """
+        before = self.has_event & (self.event_at < self.snapshot_until)
+        latest = np.argmax(np.where(before, self.event_at, np.iinfo(np.int64).min), axis=0)
+        keep = ~before
+        keep[latest, np.arange(keep.shape[1])] |= before.any(axis=0)
+        return keep
 
     def arrival(self, status: np.ndarray | int, pos: np.ndarray) -> np.ndarray:
         """Delivery instants of the selected versions."""
         event = self.event_at[status, pos]
         held = self.late[pos] & (event < self.next_day_us)
-        return np.where(held, self.late_at[pos], _arrival(event, self.delay[status, pos]))
+        on_day = np.where(held, self.late_at[pos], _arrival(event, self.delay[status, pos]))
+        return np.where(event < self.snapshot_until, self.snapshot_at[pos], on_day)
 
 
 @dataclass
@@ -344,6 +361,8 @@ class _ReplayCache:
     catalog: dict[int, _Catalog] = field(default_factory=dict)
     customers: dict[int, _CustomerState] = field(default_factory=dict)
     popularity: np.ndarray | None = None
+    base_created: np.ndarray | None = None  # created_at of the base population, by index
+    churn_at: np.ndarray | None = None  # churn instant of customers 1..len, by index
 
     def nearest(self, states: dict, day: int):
         known = [d for d in states if d <= day]
@@ -446,6 +465,12 @@ class ShopSimulator:
 
     def _customers_before(self, day: int, t_us: np.ndarray) -> np.ndarray:
         """Number of customers created strictly before each instant of ``day``."""
+        if day < 0:  # the order history: a prefix of the base population
+            cache = _replay_cache(self)
+            if cache.base_created is None:
+                ids = np.arange(1, self.n_base_customers + 1, dtype=np.int64)
+                cache.base_created = self._customer_created(ids)
+            return np.searchsorted(cache.base_created, t_us, side="left").astype(np.int64)
         if day == 0:
             return np.full(len(t_us), self.n_base_customers, dtype=np.int64)
         prior = self.n_base_customers + (day - 1) * self.n_signups
@@ -458,8 +483,59 @@ class ShopSimulator:
         first = (h[0] * len(s.FIRST_NAMES)).astype(np.int64)
         last = (h[1] * len(s.LAST_NAMES)).astype(np.int64)
         city = _pick(h[2], (w for _, _, w in s.CITIES))
-        segment = _pick(h[3], s.SEGMENT_WEIGHTS)
-        return first, last, city, segment
+        return first, last, city, self._initial_segment(ids)
+
+    def _initial_segment(self, ids: np.ndarray) -> np.ndarray:
+        return _pick(_hash_uniform(self.seed, Stream.CUSTOMER_STATIC, 4, ids), s.SEGMENT_WEIGHTS)
+
+    def customer_traits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(return_prone, cancel_prone) of customers by id: hidden, seen only in their orders."""
+        u_return = _hash_uniform(self.seed, Stream.CUSTOMER_STATIC, 5, ids)
+        u_cancel = _hash_uniform(self.seed, Stream.CUSTOMER_STATIC, 6, ids)
+        return u_return < s.RETURN_PRONE_SHARE, u_cancel < s.CANCEL_PRONE_SHARE
+
+    def churn_at(self, ids: np.ndarray) -> np.ndarray:
+        """The instant (us) after which each customer never orders again: the churn rule."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return_prone, cancel_prone = self.customer_traits(ids)
+        hazard = (
+            np.asarray(s.SEGMENT_CHURN_HAZARD)[self._initial_segment(ids)]
+            * np.where(return_prone, s.RETURN_PRONE_HAZARD, 1.0)
+            * np.where(cancel_prone, s.CANCEL_PRONE_HAZARD, 1.0)
+        )
+        u = _hash_uniform(self.seed, Stream.CUSTOMER_STATIC, 7, ids)
+        days = s.CHURN_MIN_LIFETIME_DAYS - np.log1p(-u) * s.CHURN_MEAN_LIFETIME_DAYS / hazard
+        return self._customer_created(ids) + (days * DAY_US).astype(np.int64)
+
+    def _churn_lookup(self, n_customers: int) -> np.ndarray:
+        """churn_at of customers 1..n (index = id - 1), computed once per customer."""
+        cache = _replay_cache(self)
+        known = cache.churn_at if cache.churn_at is not None else np.empty(0, dtype=np.int64)
+        if len(known) < n_customers:
+            ids = np.arange(len(known) + 1, n_customers + 1, dtype=np.int64)
+            cache.churn_at = known = np.concatenate([known, self.churn_at(ids)])
+        return known
+
+    def _choose_customers(
+        self, day: int, ordered: np.ndarray, u: np.ndarray, u_accept: np.ndarray
+    ) -> np.ndarray:
+        """Customer of each order: the first of its candidates that exists and has not churned.
+
+        Candidates favour long-standing customers (``CUSTOMER_SKEW``); one fading out (in its
+        last ``CHURN_FADE_DAYS``) takes the order only with ``CHURN_FADE_ACCEPT``. When none is
+        active (rare),
+        the newest existing customer, created less than ``CHURN_MIN_LIFETIME_DAYS`` ago and so
+        active, takes the order: no customer ever orders after ``churn_at``.
+        """
+        existing = self._customers_before(day, ordered)
+        pick = np.floor(existing[:, None] * u**s.CUSTOMER_SKEW).astype(np.int64)
+        candidates = np.minimum(pick, existing[:, None] - 1) + 1
+        churn = self._churn_lookup(int(existing.max(initial=0)))
+        left = churn[candidates - 1] - ordered[:, None]
+        fading = left < s.CHURN_FADE_DAYS * DAY_US
+        active = (left > 0) & (~fading | (u_accept < s.CHURN_FADE_ACCEPT))
+        first = candidates[np.arange(len(ordered)), active.argmax(axis=1)]
+        return np.where(active.any(axis=1), first, existing)
 
     def _customer_events(self, day: int) -> tuple[np.ndarray, ...]:
         """Profile changes of ``day`` (>= 1): at most one per customer existing at its start."""
@@ -620,8 +696,9 @@ class ShopSimulator:
         if cat is None:
             ids = np.arange(1, self.n_base_products + 1, dtype=np.int64)
             u = _hash_uniform(self.seed, Stream.PRODUCT_STATIC, 0, ids)
-            history = s.HISTORY_DAYS * DAY_US
-            created = _stratified(self._start_us(0) - history, history, len(ids), u)
+            # The catalogue exists before the order history begins.
+            span = (s.HISTORY_DAYS - s.ORDER_HISTORY_DAYS) * DAY_US
+            created = _stratified(self._start_us(0) - s.HISTORY_DAYS * DAY_US, span, len(ids), u)
             empty = np.empty(0, dtype=np.int64)
             cat = _Catalog(
                 0,
@@ -708,9 +785,12 @@ class ShopSimulator:
         return cache.popularity
 
     # --- orders -------------------------------------------------------------------------------
-    def order_counts(self, last_day: int) -> np.ndarray:
-        """Orders placed on days 0..last_day: ~500*sf, weekends x1.3, +-5% daily noise."""
-        days = np.arange(last_day + 1, dtype=np.int64)
+    def order_counts(self, last_day: int, first_day: int = 0) -> np.ndarray:
+        """Orders placed on days first_day..last_day: ~500*sf, weekends x1.3, +-5% daily noise.
+
+        Days before 0 are the order history delivered with the start date's snapshot.
+        """
+        days = np.arange(first_day, last_day + 1, dtype=np.int64)
         weekend = (self.start_date.weekday() + days) % 7 >= 5
         jitter = 1 + s.DAILY_ORDER_JITTER * (
             2 * _hash_uniform(self.seed, Stream.ORDER_COUNT, 0, days) - 1
@@ -718,27 +798,35 @@ class ShopSimulator:
         volume = s.ORDERS_PER_DAY * self.scale_factor * np.where(weekend, s.WEEKEND_FACTOR, 1.0)
         return np.maximum(1, np.rint(volume * jitter)).astype(np.int64)
 
+    def _order_rng(self, stream: Stream, day: int, chunk: int) -> np.random.Generator:
+        """Order streams by day, counted from the first history day (seeds are non-negative)."""
+        return _rng(self.seed, stream, day + s.ORDER_HISTORY_DAYS, chunk)
+
     def _order_chunks(self, day: int) -> Iterator[_OrderChunk]:
-        counts = self.order_counts(day)
-        first_id = 1 + int(counts[:day].sum())
-        n_day = int(counts[day])
+        counts = self.order_counts(day, first_day=-s.ORDER_HISTORY_DAYS)
+        first_id = 1 + int(counts[:-1].sum())
+        n_day = int(counts[-1])
         for chunk, lo in enumerate(range(0, n_day, s.CHUNK_SIZE)):
             n = min(s.CHUNK_SIZE, n_day - lo)
             yield self._order_chunk(day, chunk, first_id + lo, n)
 
     def _order_chunk(self, day: int, chunk: int, first_id: int, n: int) -> _OrderChunk:
-        rng = _rng(self.seed, Stream.ORDER_HEADER, day, chunk)
+        rng = self._order_rng(Stream.ORDER_HEADER, day, chunk)
         hour = _pick(rng.random(n), s.HOURLY_WEIGHTS)
         ordered = (
             self._start_us(day)
             + hour * 3_600 * US
             + rng.integers(0, 3_600 * US, size=n, dtype=np.int64)
         )
-        customer_u = rng.random(n)
+        customer_u = rng.random((n, s.CUSTOMER_CANDIDATES))
         channel = _pick(rng.random(n), s.CHANNEL_WEIGHTS)
+        customer = self._choose_customers(
+            day, ordered, customer_u, rng.random((n, s.CUSTOMER_CANDIDATES))
+        )
+        return_prone, cancel_prone = self.customer_traits(customer)
 
-        rng = _rng(self.seed, Stream.ORDER_LIFECYCLE, day, chunk)
-        cancelled = rng.random(n) < s.CANCEL_RATE
+        rng = self._order_rng(Stream.ORDER_LIFECYCLE, day, chunk)
+        cancelled = rng.random(n) < np.where(cancel_prone, s.CANCEL_PRONE_RATE, s.CANCEL_RATE)
         event = np.empty((6, n), dtype=np.int64)
         event[PLACED] = ordered
         event[PAID] = ordered + _uniform_us(rng, s.PAY_DELAY, n)
@@ -748,10 +836,10 @@ class ShopSimulator:
             ordered + _uniform_us(rng, s.DELIVER_DELAY, n),
             event[SHIPPED] + _uniform_us(rng, s.DELIVER_AFTER_SHIP, n),
         )
-        returned = rng.random(n) < s.RETURN_RATE
+        returned = rng.random(n) < np.where(return_prone, s.RETURN_PRONE_RATE, s.RETURN_RATE)
         event[RETURNED] = event[DELIVERED] + _uniform_us(rng, s.RETURN_AFTER_DELIVERY, n)
         # A late order's versions of its order day arrive together early the next day.
-        late = rng.random(n) < s.LATE_RATE
+        late = (rng.random(n) < s.LATE_RATE) & (day >= 0)  # history comes in the snapshot
         late_at = self._start_us(day + 1) + _uniform_us(rng, (0, s.LATE_WINDOW), n)
         delay = _uniform_us(rng, s.ARRIVAL_DELAY, (6, n))
 
@@ -760,45 +848,39 @@ class ShopSimulator:
         has[[PAID, SHIPPED, DELIVERED]] = ~cancelled
         has[CANCELLED] = cancelled
         has[RETURNED] = ~cancelled & returned
+        order_id = np.arange(first_id, first_id + n, dtype=np.int64)
         return _OrderChunk(
             day=day,
             chunk=chunk,
             next_day_us=self._start_us(day + 1),
-            order_id=np.arange(first_id, first_id + n, dtype=np.int64),
+            order_id=order_id,
             ordered_at=ordered,
-            customer_u=customer_u,
+            customer_id=customer,
             channel=channel,
             event_at=event,
             has_event=has,
             delay=delay,
             late=late,
             late_at=late_at,
+            snapshot_until=self._start_us(0),
+            snapshot_at=self._snapshot_arrival(order_id, 2),
         )
-
-    def _customer_of(self, chunk: _OrderChunk, mask: np.ndarray) -> np.ndarray:
-        """Customer of the masked orders: one created before ordered_at, older ones favoured."""
-        existing = self._customers_before(chunk.day, chunk.ordered_at[mask])
-        pick = np.floor(existing * chunk.customer_u[mask] ** s.CUSTOMER_SKEW).astype(np.int64)
-        return np.minimum(pick, existing - 1) + 1
 
     def _orders(self, day: int) -> Iterator[pa.Table]:
         lo, hi = self._start_us(day), self._start_us(day + 1)
-        for placed_day in range(max(0, day - s.LIFECYCLE_DAYS), day + 1):
+        for placed_day in self._placed_days(day, s.LIFECYCLE_DAYS):
             for chunk in self._order_chunks(placed_day):
-                status, pos = np.nonzero(chunk.due(list(range(len(s.STATUSES))), lo, hi))
+                due = chunk.due(list(range(len(s.STATUSES))), lo, hi) & chunk.current_state()
+                status, pos = np.nonzero(due)
                 if not len(pos):
                     continue
                 order = np.lexsort((chunk.event_at[status, pos], pos))
                 status, pos = status[order], pos[order]
-                customer = np.empty(len(chunk.order_id), dtype=np.int64)
-                seen = np.zeros(len(chunk.order_id), dtype=bool)
-                seen[pos] = True
-                customer[seen] = self._customer_of(chunk, seen)
                 yield _table(
                     "orders",
                     {
                         "order_id": chunk.order_id[pos],
-                        "customer_id": customer[pos],
+                        "customer_id": chunk.customer_id[pos],
                         "ordered_at": _timestamps(chunk.ordered_at[pos]),
                         "status": _labels(s.STATUSES, status),
                         "channel": _labels(s.CHANNELS, chunk.channel[pos]),
@@ -809,7 +891,7 @@ class ShopSimulator:
 
     # --- order lines and payments -------------------------------------------------------------
     def _lines(self, chunk: _OrderChunk) -> _Lines:
-        rng = _rng(self.seed, Stream.ORDER_ITEMS, chunk.day, chunk.chunk)
+        rng = self._order_rng(Stream.ORDER_ITEMS, chunk.day, chunk.chunk)
         n = len(chunk.order_id)
         n_lines = _pick(rng.random(n), s.LINES_WEIGHTS) + 1
         u_rank = rng.random((n, MAX_LINES))
@@ -821,7 +903,7 @@ class ShopSimulator:
 
         # Products existing at ordered_at, drawn by a bounded Zipf(1)-like rank without
         # replacement within the order: rank r among M has P(r <= x) ~ log(x+1)/log(M+1).
-        cat = self._catalog(chunk.day)
+        cat = self._catalog(max(chunk.day, 0))  # the history sells the start date's catalogue
         existing = cat.n_start + np.searchsorted(cat.new_created, chunk.ordered_at, side="left")
         rank = np.empty((n, MAX_LINES), dtype=np.int64)
         for j in range(MAX_LINES):
@@ -867,9 +949,14 @@ class ShopSimulator:
             order_total=np.add.reduceat(amount - discount, starts),
         )
 
+    def _placed_days(self, day: int, lookback: int) -> range:
+        """Order days whose versions may arrive on ``day``: the start date takes all history."""
+        first = -s.ORDER_HISTORY_DAYS if day == 0 else max(-s.ORDER_HISTORY_DAYS, day - lookback)
+        return range(first, day + 1)
+
     def _recent_chunks(self, day: int) -> Iterator[_OrderChunk]:
         """Order chunks whose lines or payments may arrive on ``day``: placed that day or before."""
-        for placed_day in range(max(0, day - 1), day + 1):
+        for placed_day in self._placed_days(day, 1):
             yield from self._order_chunks(placed_day)
 
     def _order_items(self, day: int) -> Iterator[pa.Table]:
@@ -901,7 +988,7 @@ class ShopSimulator:
             due = chunk.due([PAID], lo, hi)[0]
             if not due.any():
                 continue
-            rng = _rng(self.seed, Stream.PAYMENTS, chunk.day, chunk.chunk)
+            rng = self._order_rng(Stream.PAYMENTS, chunk.day, chunk.chunk)
             n = len(chunk.order_id)
             split = rng.random(n) < s.SPLIT_PAYMENT_RATE
             method = _pick(rng.random(n), s.PAYMENT_METHOD_WEIGHTS)

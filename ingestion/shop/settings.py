@@ -11,6 +11,10 @@ from datetime import date
 # --- calendar and chunking ----------------------------------------------------------------------
 START_DATE = date(2024, 1, 1)
 HISTORY_DAYS = 730  # the base population/catalogue was created over the 2 years before START_DATE
+# Orders placed over this many days before START_DATE are delivered with the start-date snapshot
+# (a churn model needs a past to learn from: features before a cutoff, a label window after it).
+# The base catalogue was created before this order history began.
+ORDER_HISTORY_DAYS = 120
 CHUNK_SIZE = 65_536  # orders (or snapshot rows) generated per internal chunk; fixes the RNG streams
 DEFAULT_BATCH_SIZE = 100_000  # max rows per Arrow table handed to dlt
 
@@ -36,6 +40,24 @@ ORDERS_PER_DAY = 500
 WEEKEND_FACTOR = 1.3
 DAILY_ORDER_JITTER = 0.05  # +-5% day-to-day noise on the order count
 CUSTOMER_SKEW = 1.3  # >1: long-standing (low id) customers order more often
+CUSTOMER_CANDIDATES = 8  # draws per order until an active (not yet churned) customer is found
+
+# --- churn (the signal a churn model can learn; ingestion/shop/README.md states the rule) --------
+# Each customer stops ordering for good at churn_at = created_at + CHURN_MIN_LIFETIME_DAYS +
+# Exponential(mean CHURN_MEAN_LIFETIME_DAYS / hazard); hazard multiplies the factors below.
+CHURN_MIN_LIFETIME_DAYS = 60
+CHURN_MEAN_LIFETIME_DAYS = 240  # of a consumer with neither trait
+# Customers fade before they leave: in the last CHURN_FADE_DAYS before churn_at a candidate takes
+# the order only with this probability, so their order frequency drops first.
+CHURN_FADE_DAYS = 30
+CHURN_FADE_ACCEPT = 0.25
+SEGMENT_CHURN_HAZARD = (1.0, 0.6, 0.3)  # by SEGMENTS (the customer's initial segment)
+RETURN_PRONE_SHARE = 0.15  # customers who return much more often ...
+RETURN_PRONE_RATE = 0.20  # ... this share of their delivered orders ...
+RETURN_PRONE_HAZARD = 3.0  # ... and churn this many times faster
+CANCEL_PRONE_SHARE = 0.10  # customers who cancel much more often ...
+CANCEL_PRONE_RATE = 0.25  # ... this share of their orders ...
+CANCEL_PRONE_HAZARD = 2.5  # ... and churn this many times faster
 CHANNELS = ("web", "mobile", "store")
 CHANNEL_WEIGHTS = (0.55, 0.35, 0.10)
 STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
@@ -46,13 +68,13 @@ HOURLY_WEIGHTS = (
 )  # fmt: skip
 
 # Lifecycle, as offsets from ordered_at (seconds) unless said otherwise.
-CANCEL_RATE = 0.05
+CANCEL_RATE = 0.04  # of the orders of customers who are not cancel-prone
 PAY_DELAY = (60, 15 * 60)
 CANCEL_DELAY = (30 * 60, 12 * 3600)
 SHIP_DELAY = (24 * 3600, 48 * 3600)
 DELIVER_DELAY = (48 * 3600, 120 * 3600)
 DELIVER_AFTER_SHIP = (4 * 3600, 12 * 3600)  # delivery is always at least this long after shipping
-RETURN_RATE = 0.03  # of delivered orders
+RETURN_RATE = 0.02  # of delivered orders of customers who are not return-prone
 RETURN_AFTER_DELIVERY = (3 * 86_400, 10 * 86_400)
 # Latest event: 5 days to delivery + 10 days to return = 15 days after ordered_at, so an order's
 # last version lands at most 16 calendar days after the order date.

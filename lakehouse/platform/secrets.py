@@ -81,6 +81,13 @@ def _polaris_root_file(data: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _mlflow_tracking_uri(data: Mapping[str, str]) -> dict[str, str]:
+    # MLflow's tracking store on the project's Postgres (database and role `mlflow`).
+    return {
+        "tracking-uri": (f"postgresql://mlflow:{data['password']}@lakehouse-postgres:5432/mlflow")
+    }
+
+
 SPECS: tuple[SecretSpec, ...] = (
     SecretSpec(
         name="minio-root",
@@ -124,6 +131,12 @@ SPECS: tuple[SecretSpec, ...] = (
         name="dagster-postgresql-secret",
         purpose="Dagster storage password (role dagster)",
         generated=("postgresql-password",),
+    ),
+    SecretSpec(
+        name="lakehouse-mlflow",
+        purpose="MLflow tracking store (role mlflow) of the ml assets",
+        generated=("password",),
+        derive=_mlflow_tracking_uri,
     ),
     SecretSpec(
         # Env-ready keys: the Superset chart loads the whole Secret with envFromSecret, so the

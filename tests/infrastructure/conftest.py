@@ -60,10 +60,12 @@ def network_policies(manifest_files: dict[str, list[dict[str, Any]]]) -> list[di
 @pytest.fixture(scope="session")
 def known_secrets() -> dict[str, set[str]]:
     """Secret name -> keys, for every Secret the platform creates (generator + Polaris bootstrap)."""
+    # Each spec's keys as the generator builds them (derived keys included: polaris-root's
+    # credentials.yaml, lakehouse-mlflow's tracking-uri).
     known = {
-        spec.name: set(spec.generated) | set(spec.constants) for spec in platform_secrets.SPECS
+        spec.name: set(spec.build({}, rotate=False, new=lambda: "generated"))
+        for spec in platform_secrets.SPECS
     }
-    known["polaris-root"].add("credentials.yaml")
     for name in platform_secrets.PRINCIPAL_SECRETS:
         known[name] = {"client-id", "client-secret"}
     return known

@@ -42,7 +42,8 @@ PRINCIPALS = ("ingestion_writer", "dbt_transformer", "trino_reader", "table_main
 LAYERS = ("raw", "bronze", "silver", "gold")
 # dbt-trino builds and tests silver/gold in staging; the code location publishes them and records
 # each build in publish.builds (write-audit-publish, lakehouse/publish.py).
-DATA_NAMESPACES = (*LAYERS, "silver_staging", "gold_staging", "publish")
+# The ml assets write their churn scores in ml (read by Trino and dashboards).
+DATA_NAMESPACES = (*LAYERS, "silver_staging", "gold_staging", "publish", "ml")
 NAMESPACES = (*DATA_NAMESPACES, "maintenance")  # maintenance: where the catalog-wide policies live
 # (policy namespace, name, type, attached to (namespace path; () = the catalog), content)
 POLICIES = (
@@ -139,6 +140,7 @@ ROLES_OF = {
         "silver_writer",
         "gold_writer",
         "publish_writer",
+        "ml_writer",
     ],
     "dbt_transformer": [
         "catalog_browser",
@@ -155,6 +157,7 @@ ROLES_OF = {
         "silver_reader",
         "gold_reader",
         "publish_reader",
+        "ml_reader",
     ],
     "table_maintainer": [
         "catalog_browser",
@@ -165,6 +168,7 @@ ROLES_OF = {
         "silver_staging_maintainer",
         "gold_staging_maintainer",
         "publish_maintainer",
+        "ml_maintainer",
     ],
 }
 PROPS = "<properties>"
@@ -336,12 +340,14 @@ def test_grant_model_is_least_privilege() -> None:
         return {(g.namespace, g.privilege) for r in spec.catalog_roles for g in roles[r].grants}
 
     assert not {p for _, p in privileges("trino_reader")} & writes
-    # the code location lands raw and publishes audited builds (and their registry)
+    # the code location lands raw, publishes audited builds (and their registry) and writes the
+    # ml assets' churn scores
     assert {ns for ns, p in privileges("ingestion_writer") if p in writes} == {
         ("raw",),
         ("silver",),
         ("gold",),
         ("publish",),
+        ("ml",),
     }
     assert {ns for ns, p in privileges("ingestion_writer") if p == "TABLE_READ_DATA"} >= {
         ("silver_staging",),
@@ -359,6 +365,7 @@ def test_grant_model_is_least_privilege() -> None:
     assert {ns for ns, p in privileges("trino_reader") if p == "TABLE_READ_DATA"} == {
         *((layer,) for layer in LAYERS),
         ("publish",),
+        ("ml",),
     }
 
 

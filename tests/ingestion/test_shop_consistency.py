@@ -5,8 +5,10 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import numpy as np
 
 from ingestion.shop.generator import ShopSimulator
 
@@ -79,28 +81,33 @@ def test_payments_sum_to_order_lines(rows, days) -> None:
     statuses: dict[int, set[str]] = defaultdict(set)
     for r in rows["orders"]:
         statuses[r["order_id"]].add(r["status"])
-    # Orders placed before the last day have delivered all their lines and payments.
-    settled = {
-        r["order_id"]
-        for r in rows["orders"]
-        if r["status"] == "placed" and r["ordered_at"].date() < days[-1]
-    }
-    assert len(settled) > 3_000
+    # Orders placed before the last day (the history included: its orders arrive as one row, in
+    # their latest status) have delivered all their lines and payments.
+    settled = {r["order_id"] for r in rows["orders"] if r["ordered_at"].date() < days[-1]}
+    assert len(settled) > 60_000
     for order_id in settled:
-        if "paid" in statuses[order_id]:
-            assert paid[order_id] == line_total[order_id], order_id
-        else:
-            assert "cancelled" in statuses[order_id]
+        if "cancelled" in statuses[order_id]:
             assert order_id not in paid  # cancelled orders are never paid
+        else:
+            assert paid[order_id] == line_total[order_id], order_id
     split = [m for m in methods.values() if len(m) == 2]
     assert all(sorted(m) == ["card", "gift_card"] for m in split)
     assert 0.07 < len(split) / len(methods) < 0.13
 
 
-def test_payment_times_match_paid_versions(rows) -> None:
+def test_payment_times_match_paid_versions(rows, days) -> None:
+    """A payment's paid_at is its order's paid version. A history order arrives as one row, its
+    state at the start date: its payments were made before that state was reached."""
     paid_at = {r["order_id"]: r["updated_at"] for r in rows["orders"] if r["status"] == "paid"}
+    start = datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC)
+    snapshot = {r["order_id"]: r for r in rows["orders"] if r["updated_at"] < start}
     for r in rows["payments"]:
-        assert paid_at[r["order_id"]] == r["paid_at"]
+        if r["order_id"] in paid_at:
+            assert paid_at[r["order_id"]] == r["paid_at"]
+            continue
+        order = snapshot[r["order_id"]]
+        assert order["status"] in {"shipped", "delivered", "returned"}
+        assert order["ordered_at"] + timedelta(minutes=1) <= r["paid_at"] <= order["updated_at"]
 
 
 def test_orders_reference_customers_created_before(rows) -> None:
@@ -114,7 +121,8 @@ def test_orders_reference_customers_created_before(rows) -> None:
     for r in rows["orders"]:
         assert r["customer_id"] in created
         assert created[r["customer_id"]] < r["ordered_at"]
-        assert first_seen[r["customer_id"]] <= r["ordered_at"].date()
+        # Delivered no later than the order (history orders come with the start date's snapshot).
+        assert first_seen[r["customer_id"]] <= r["_day"]
         newcomers += created[r["customer_id"]].date() == r["ordered_at"].date()
     assert newcomers > 0  # same-day signups do order (existence is checked to the microsecond)
 
@@ -153,3 +161,21 @@ def test_products_exist_before_they_are_sold(rows, simulator: ShopSimulator, day
     assert new or later
     for r in rows["order_items"]:
         assert products[r["product_id"]] <= r["created_at"]
+
+
+def test_churned_customers_never_order_and_traits_show_in_behaviour(rows, simulator) -> None:
+    """The churn rule (README): no order after churn_at; prone customers return/cancel more."""
+    orders = list({r["order_id"]: r for r in rows["orders"]}.values())  # one row per order
+    ids = np.array([r["customer_id"] for r in orders])
+    churn_us = simulator.churn_at(ids)
+    ordered_us = np.array([int(r["ordered_at"].timestamp() * 1_000_000) for r in orders])
+    assert (ordered_us < churn_us).all()
+    final = {r["order_id"]: r for r in sorted(rows["orders"], key=lambda r: r["updated_at"])}
+    status = np.array([final[r["order_id"]]["status"] for r in orders])
+    return_prone, cancel_prone = simulator.customer_traits(ids)
+    assert (status[return_prone] == "returned").mean() > 3 * (
+        status[~return_prone] == "returned"
+    ).mean()
+    assert (status[cancel_prone] == "cancelled").mean() > 3 * (
+        status[~cancel_prone] == "cancelled"
+    ).mean()

@@ -155,9 +155,12 @@ def test_late_rows_arrive_the_next_day(rows, increments, days) -> None:
             if r["created_at"] < start:  # a late row arrives within the first hours
                 assert r["_arrived_at"] < start + timedelta(hours=3, minutes=10)
                 assert r["created_at"] >= start - timedelta(days=1)
-    # Share of late orders among those placed on days[0..-2] (all of which have arrived).
+    # Share of late orders among those placed on days[0..-2] (all of which have arrived; the
+    # order history before days[0] comes with the start date's snapshot, never late).
     placed = [
-        r for r in rows["orders"] if r["status"] == "placed" and r["ordered_at"].date() < days[-1]
+        r
+        for r in rows["orders"]
+        if r["status"] == "placed" and days[0] <= r["ordered_at"].date() < days[-1]
     ]
     late = [r for r in placed if r["_day"] > r["ordered_at"].date()]
     assert 0.01 < len(late) / len(placed) < 0.035
@@ -244,7 +247,11 @@ def test_order_volume_and_weekend_pattern(rows, days) -> None:
         assert expected * 0.94 <= per_day[day] <= expected * 1.06, (day, per_day[day])
 
 
-def test_order_lifecycle(rows) -> None:
+def test_order_lifecycle(rows, days) -> None:
+    """Each order's versions follow the lifecycle. An order placed before the start date (the
+    history) arrives with the start date as one row, its latest version then (the snapshot is the
+    source's current state), and its later transitions follow on their days."""
+    start, _ = day_bounds(days[0])
     versions: dict[int, list[dict]] = defaultdict(list)
     for r in rows["orders"]:
         versions[r["order_id"]].append(r)
@@ -256,21 +263,27 @@ def test_order_lifecycle(rows) -> None:
         "cancelled": set(),
         "returned": set(),
     }
-    final = Counter()
+    final, history_orders = Counter(), 0
     for history in versions.values():
         history.sort(key=lambda r: r["updated_at"])
-        if history[0]["status"] != "placed":
-            continue  # placed before the window of the fixture (never here) or still to arrive
-        placed = history[0]
-        assert placed["updated_at"] == placed["ordered_at"]
+        first = history[0]
+        if first["ordered_at"] < start:
+            history_orders += 1
+            assert first["_day"] == days[0]
+            assert [r["updated_at"] < start for r in history] == [True] + [False] * (
+                len(history) - 1
+            )
+        else:
+            assert first["status"] == "placed"
+            assert first["updated_at"] == first["ordered_at"]
         for before, after in itertools.pairwise(history):
             assert after["status"] in allowed[before["status"]]
             assert (after["customer_id"], after["channel"], after["ordered_at"]) == (
-                placed["customer_id"],
-                placed["channel"],
-                placed["ordered_at"],
+                first["customer_id"],
+                first["channel"],
+                first["ordered_at"],
             )
-        offsets = {r["status"]: r["updated_at"] - placed["ordered_at"] for r in history}
+        offsets = {r["status"]: r["updated_at"] - r["ordered_at"] for r in history}
         if "paid" in offsets:
             assert timedelta(minutes=1) <= offsets["paid"] <= timedelta(minutes=15)
         if "cancelled" in offsets:
@@ -279,9 +292,12 @@ def test_order_lifecycle(rows) -> None:
             assert timedelta(days=1) <= offsets["shipped"] <= timedelta(days=2)
         if "delivered" in offsets:
             assert timedelta(days=2) <= offsets["delivered"] <= timedelta(days=5)
-        if "returned" in offsets:
+        if "returned" in offsets and "delivered" in offsets:
             after_delivery = offsets["returned"] - offsets["delivered"]
             assert timedelta(days=3) <= after_delivery <= timedelta(days=10)
         final[history[-1]["status"]] += 1
+    # ~120 days of ~550 orders: one snapshot row each, not their ~4 versions.
+    assert 60_000 < history_orders < 70_000
+    assert sum(r["updated_at"] < start for r in rows["orders"]) == history_orders
     n = sum(final.values())
     assert 0.03 < final["cancelled"] / n < 0.07

@@ -11,7 +11,7 @@ import dagster as dg
 from ingestion.landing.contract import load_sources
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
-from lakehouse.layers import Layer
+from lakehouse.layers import ML_NAMESPACE, Layer
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.landing.assets import landed_tables
 
@@ -85,7 +85,7 @@ def test_one_connected_graph_from_raw_to_gold(defs):
 
     assert all(reaches_raw(k) for k in shape)
     groups = {v["group"] for v in shape.values()}
-    assert groups == {layer.value for layer in Layer}
+    assert groups == {*(layer.value for layer in Layer), ML_NAMESPACE}  # ml: the churn model
     # keys are <layer>/<name> and the group is the layer
     assert all(k.split("/")[0] == v["group"] for k, v in shape.items())
 
@@ -100,7 +100,18 @@ def test_only_raw_and_incremental_models_are_partitioned(defs):
         if node["resource_type"] == "model"
     }
     assert {"view", "table", "incremental"} <= set(models.values())
-    for key, node in graph_shape(defs).items():
+    shape = graph_shape(defs)
+    # The churn model: training and evaluation run with the daily jobs (no automation condition:
+    # retraining is a job's decision); its scores are written per business date.
+    ml = {k: v for k, v in shape.items() if v["group"] == ML_NAMESPACE}
+    assert {k: (v["partitioned"], v["automation"]) for k, v in ml.items()} == {
+        "ml/churn_model": (False, None),
+        "ml/churn_model_evaluation": (False, None),
+        "ml/customer_churn_scores": (True, None),
+    }
+    for key, node in shape.items():
+        if key in ml:
+            continue
         per_date = key.startswith("raw/") or models[key] == "incremental"
         assert node["partitioned"] == per_date, key
         # the rest is rebuilt when its dependencies update, by the automation sensor
@@ -124,9 +135,12 @@ def test_jobs_per_layer_and_for_the_whole_graph(defs):
         dg.AssetKey([Layer.RAW.value, t]) for t in landing_tables()
     }
     assert landing.partitions_def is not None
+    # the data, all of it; the churn model (group ml) has its own job (test_ml_lineage.py)
     full = defs.resolve_job_def("lakehouse_job")
     assert full.asset_layer.selected_asset_keys == {
-        k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).is_materializable and k.path[0] != ML_NAMESPACE
     }
     assert full.partitions_def is not None
     schedule = defs.resolve_schedule_def("daily_lakehouse_schedule")

@@ -223,6 +223,7 @@ MART_KEYS = {
         "customer_cohorts",
         "customer_lifetime_value",
         "product_performance",
+        "ml_customer_features",
     )
 }
 

@@ -19,7 +19,16 @@ from test_dbt_project import (
     naive_utc,
 )
 
-from tests.transformations.conftest import dump_tables, run_dbt
+from tests.transformations.conftest import (
+    append_raw,
+    dump_tables,
+    later,
+    merge_rows,
+    rows_arrived_in,
+    run_dbt,
+    utc,
+    write_raw,
+)
 
 if TYPE_CHECKING:
     from tests.transformations.conftest import DbtRun, IncrementalRuns
@@ -225,6 +234,79 @@ def test_incremental_runs_equal_the_full_build_of_the_same_dates(
 
 def dump_built(run: DbtRun) -> dict[str, list[tuple]]:
     return dump_tables(run.target_path.parent / "data" / "lakehouse.duckdb")
+
+
+def late_night_order() -> Rows:
+    """Order 105, placed 2025-03-02 23:55 UTC, paid at 00:02: its placed version and line arrive
+    on 2025-03-02, its paid version and payment on 2025-03-03."""
+    placed, paid = utc(2025, 3, 2, 23, 55), utc(2025, 3, 3, 0, 2)
+    order = {"order_id": 105, "customer_id": 1, "ordered_at": placed, "channel": "web"}
+    return {
+        "customers": [],
+        "products": [],
+        "orders": [
+            {**order, "status": status, "updated_at": at, "_arrived_at": later(at)}
+            for status, at in [("placed", placed), ("paid", paid)]
+        ],
+        "order_items": [
+            {
+                "order_item_id": 1008,
+                "order_id": 105,
+                "product_id": 10,
+                "quantity": 3,
+                "unit_price": Decimal("10.00"),
+                "discount_amount": Decimal("1.50"),
+                "created_at": placed,
+                "_arrived_at": later(placed),
+            }
+        ],
+        "payments": [
+            {
+                "payment_id": 5005,
+                "order_id": 105,
+                "payment_method": "card",
+                "amount": Decimal("28.50"),
+                "paid_at": paid,
+                "_arrived_at": later(paid),
+            }
+        ],
+    }
+
+
+def test_a_date_built_after_later_dates_reached_raw_keeps_orders_and_payments_together(
+    tmp_path_factory, raw_rows
+) -> None:
+    """Raw holds 2025-03-03 (order 105's paid version and payment) when 2025-03-02 builds, as when
+    raw_job runs ahead of a date's build: silver.orders rebuilds order 105 from all its versions
+    (paid), so silver.payments must bring its payment along, or fct_orders shows it paid with
+    nothing paid (assert_paid_orders_fully_paid, run by each `dbt build`). Then 2025-03-03 builds,
+    and 2025-03-02 again (a backfill re-run): the tables still equal a full refresh."""
+    work_dir = tmp_path_factory.mktemp("dbt_raw_ahead")
+    data_dir = work_dir / "data"
+    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
+    rows = merge_rows(raw_rows, late_night_order())
+    first, day, next_day, end = (date(2024, 12, 1), *(date(2025, 3, d) for d in (2, 3, 4)))
+    paid = "select status, net_amount, paid_amount from gold.fct_orders where order_id = 105"
+
+    def build(start: date, stop: date) -> None:
+        window = {"business_date_start": start.isoformat(), "business_date_end": stop.isoformat()}
+        run = run_dbt(
+            ["build", "--target", "local", "--vars", json.dumps(window)], work_dir=work_dir, env=env
+        )
+        assert run.returncode == 0, run.output
+
+    write_raw(data_dir, rows_arrived_in(rows, first, day))
+    build(first, day)
+    append_raw(data_dir, rows_arrived_in(rows, day, end))  # both later dates reach raw
+    for start, stop in [(day, next_day), (next_day, end), (day, next_day)]:
+        build(start, stop)
+        with duckdb.connect(str(data_dir / "lakehouse.duckdb"), read_only=True) as conn:
+            # 3 x 10.00 - 1.50, computed here; the payment covers it.
+            assert conn.execute(paid).fetchall() == [("paid", Decimal("28.50"), Decimal("28.50"))]
+    incremental = dump_tables(data_dir / "lakehouse.duckdb")
+    full = run_dbt(["run", "--target", "local", "--full-refresh"], work_dir=work_dir, env=env)
+    assert full.returncode == 0, full.output
+    assert incremental == dump_tables(data_dir / "lakehouse.duckdb")
 
 
 def test_silver_models_ran_incrementally(incremental_runs: IncrementalRuns) -> None:

@@ -31,7 +31,7 @@ MATERIALIZATION_EXCEPTIONS = {
     "fct_orders": "incremental",
     "fct_order_items": "incremental",
 }
-MODEL_COUNT = 17
+MODEL_COUNT = 18
 
 
 # --- expected figures, computed from the raw rows without SQL ------------------------------------
@@ -182,6 +182,7 @@ def test_layers_are_schemas_with_their_materialization(
         ("gold", "customer_lifetime_value"): "BASE TABLE",
         ("gold", "customer_cohorts"): "BASE TABLE",
         ("gold", "product_performance"): "BASE TABLE",
+        ("gold", "ml_customer_features"): "BASE TABLE",
     }
 
 

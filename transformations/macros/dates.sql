@@ -41,3 +41,13 @@
 {% macro duckdb__day_of_week_iso(column) -%}
     extract(isodow from {{ column }})
 {%- endmacro %}
+
+
+{#-
+    Whole days from one date to another (negative when end_date is earlier). DuckDB and Trino
+    both have date_diff('day', start, end) on dates; dbt.datediff would cast to millisecond
+    timestamps on Trino (dbt-trino's datediff), which the Trino SQL tests refuse.
+-#}
+{% macro days_between(start_date, end_date) -%}
+    date_diff('day', {{ start_date }}, {{ end_date }})
+{%- endmacro %}

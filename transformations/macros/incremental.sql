@@ -80,14 +80,26 @@
     The rows of the CTE `source` an incremental run recomputes: every row of each key that has a
     row in the incremental window (a key's whole history, so late and re-sent rows give the same
     result as a full refresh). On a full refresh: all of `source`.
+    `follows` maps a column of `source` to a relation whose keys the window touches in that column:
+    their rows are recomputed too. A parent rebuilt from its whole history may take versions that
+    arrived after the window (already in raw when an earlier date runs, e.g. a backfill); its
+    children follow it, so the two never disagree (an order shown paid has its payments).
 -#}
-{% macro changed_key_history(source, key) -%}
+{% macro changed_key_history(source, key, follows={}) -%}
     {%- if is_incremental() %}
     select {{ source }}.*
     from {{ source }}
     inner join (
         select distinct {{ key }} from {{ source }}
         where {{ incremental_window() }}
+        {%- for column, relation in follows.items() %}
+        union
+        select {{ key }} from {{ source }}
+        where {{ column }} in (
+            select {{ column }} from {{ relation }}
+            where {{ incremental_window() }}
+        )
+        {%- endfor %}
     ) changed_keys
         on {{ source }}.{{ key }} = changed_keys.{{ key }}
     {%- else %}

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from lakehouse.layers import LAYERS, PUBLISH_NAMESPACE, PUBLISHED_LAYERS, Layer, staging_namespace
+from lakehouse.layers import (
+    LAYERS,
+    ML_NAMESPACE,
+    PUBLISH_NAMESPACE,
+    PUBLISHED_LAYERS,
+    Layer,
+    staging_namespace,
+)
 from lakehouse.maintenance.policy import (
     DATA_COMPACTION,
     DEFAULT_POLICY,
@@ -205,9 +212,10 @@ def _maintainer(namespace: str) -> CatalogRoleSpec:
 
 
 def namespaces() -> tuple[str, ...]:
-    """The layers, the staging namespaces dbt builds published layers in, and the registry's."""
+    """The layers, the staging namespaces dbt builds published layers in, the registry's and
+    the ml assets' (churn scores)."""
     staging = (staging_namespace(layer) for layer in PUBLISHED_LAYERS)
-    return (*(layer.value for layer in LAYERS), *staging, PUBLISH_NAMESPACE)
+    return (*(layer.value for layer in LAYERS), *staging, PUBLISH_NAMESPACE, ML_NAMESPACE)
 
 
 def default_plan(catalog: str = CATALOG_NAME) -> Plan:
@@ -239,13 +247,15 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
             name="ingestion_writer",
             description=(
                 "the code location: dlt lands source data in raw; the publish step copies an "
-                "audited build from staging into silver/gold and records it in publish.builds"
+                "audited build from staging into silver/gold and records it in publish.builds; "
+                "the ml assets read gold and write their scores in ml"
             ),
             catalog_roles=(
                 "catalog_browser",
                 "raw_writer",
                 *(f"{namespace}_reader" for namespace in staging),
                 *(f"{namespace}_writer" for namespace in (*published, PUBLISH_NAMESPACE)),
+                f"{ML_NAMESPACE}_writer",
             ),
         ),
         PrincipalSpec(
@@ -266,6 +276,7 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
                 "catalog_browser",
                 *(f"{layer.value}_reader" for layer in LAYERS),
                 f"{PUBLISH_NAMESPACE}_reader",
+                f"{ML_NAMESPACE}_reader",
             ),
         ),
         PrincipalSpec(
