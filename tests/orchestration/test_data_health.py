@@ -52,15 +52,15 @@ def lakehouse(tmp_path_factory):
         # gold at a published build of 2 rows, then an unpublished write of 3 more
         append(catalog, "gold.daily_revenue", pa.table({"net_revenue": [10.0, 20.0]}))
         published = catalog.load_table("gold.daily_revenue").current_snapshot()
-        record_builds(
-            catalog,
-            [
-                BuildRecord(
-                    "b1", "build-1", "gold.daily_revenue", published.snapshot_id,
-                    datetime.now(UTC), "publish",
-                )  # fmt: skip
-            ],
+        record = BuildRecord(
+            "b1",
+            "build-1",
+            "gold.daily_revenue",
+            published.snapshot_id,
+            datetime.now(UTC),
+            "publish",
         )
+        record_builds(catalog, [record])
         append(catalog, "gold.daily_revenue", pa.table({"net_revenue": [1.0, 2.0, 3.0]}))
         yield settings, instance, catalog
 
@@ -121,7 +121,10 @@ def test_the_figures_equal_what_the_tables_hold(lakehouse) -> None:
     # asset job shows the earlier materialization; the planted failure shows as failed.
     runs = {r["job_name"]: r for r in rows(catalog, "health.last_runs")}
     assert {job: (r["status"], r["run_id"]) for job, r in runs.items()} == {
-        "planted_failure": ("FAILURE", instance.get_runs(dg.RunsFilter(job_name="planted_failure"))[0].run_id),
+        "planted_failure": (
+            "FAILURE",
+            instance.get_runs(dg.RunsFilter(job_name="planted_failure"))[0].run_id,
+        ),
         earlier.dagster_run.job_name: ("SUCCESS", earlier.run_id),
     }
 
