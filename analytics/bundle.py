@@ -154,12 +154,16 @@ def query_context(chart: Chart, params: dict[str, Any]) -> dict[str, Any]:
     without the rendering's post-processing (pivots), so it returns the figures themselves."""
     query = {
         "columns": list(chart.dimensions),
-        "metrics": list(chart.metrics),
         "orderby": [list(chart.order_by)] if chart.order_by else [],
         "row_limit": chart.row_limit,
         "filters": [],
         "extras": {"having": "", "where": ""},
     }
+    # A raw table's query carries no `metrics` key: Superset groups by every column when
+    # `metrics` is present, even empty
+    # (`need_groupby = bool(metrics is not None or groupby)`, superset/models/helpers.py, 6.1.0).
+    if chart.metrics:
+        query["metrics"] = list(chart.metrics)
     return {
         "datasource": {"id": 0, "type": "table"},
         "force": False,

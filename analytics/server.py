@@ -6,8 +6,9 @@ location's environment, does the rest in order:
 
 1. the admin password and Superset's SECRET_KEY: generated once into the git-ignored ``.env``
    (the password is printed that once);
-2. the views file over the published gold tables (``analytics.views``) and the import bundle for
-   a DuckDB connection that opens it read-only (``analytics.bundle``);
+2. the views file over the published gold and the ``health.*`` tables (``analytics.views``; the
+   data-health assets also rebuild it after each publish) and the import bundle for a DuckDB
+   connection that opens it read-only (``analytics.bundle``);
 3. ``superset db upgrade``, ``superset fab create-admin``, ``superset init`` on a SQLite metadata
    database in the data folder (each is a no-op when already done);
 4. ``superset run`` on 127.0.0.1, then the bundle through ``POST /api/v1/assets/import/``, which
@@ -207,9 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     settings = Settings.from_env()
-    if not views.refresh(settings):
+    gold, health = views.refresh(settings)
+    if not gold:
         print("no published gold table yet: run `make demo` first", file=sys.stderr)
         return 1
+    if not health:
+        print("no health.* tables yet: the Data health dashboard fills after the next run")
     folder = settings.data_dir / "superset"
     bundle_zip = folder / "bundle.zip"
     spec = bundle.build(DATABASE_NAME, views_uri(settings), bundle_zip)

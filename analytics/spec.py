@@ -94,6 +94,10 @@ def load_dataset(path: Path) -> Dataset:
     )
     if dataset.time_column and dataset.time_column not in dataset.columns:
         raise SpecError(f"{where}: time_column {dataset.time_column!r} is not a column")
+    # Superset resolves an order-by name as a metric before a column (get_sqla_query in
+    # superset/models/helpers.py at 6.1.0), so a shared name would aggregate a raw table.
+    if shared := sorted(set(dataset.metrics) & set(dataset.columns)):
+        raise SpecError(f"{where}: metrics named like columns: {', '.join(shared)}")
     return dataset
 
 

@@ -82,12 +82,17 @@ def table_identifier(layer: Layer, table: str) -> str:
 
 
 def layer_tables(catalog: Catalog, layer: Layer) -> dict[str, Table]:
-    """The data tables of ``layer`` by name, sorted; none if the namespace does not exist yet.
+    """The data tables of ``layer`` by name, sorted; none if the namespace does not exist yet."""
+    return namespace_tables(catalog, layer.value)
+
+
+def namespace_tables(catalog: Catalog, namespace: str) -> dict[str, Table]:
+    """The data tables of ``namespace`` by name, sorted; none if it does not exist yet.
 
     dlt's own bookkeeping tables (``_dlt_*``) are not data and are left out.
     """
     try:
-        identifiers = catalog.list_tables(layer.value)
+        identifiers = catalog.list_tables(namespace)
     except NoSuchNamespaceError:
         return {}
     return {

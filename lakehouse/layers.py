@@ -22,6 +22,8 @@ STAGING_SUFFIX = "_staging"
 PUBLISH_NAMESPACE = "publish"
 # The namespace of tables the ml assets write (churn scores), read by Trino and dashboards.
 ML_NAMESPACE = "ml"
+# The namespace of the data-health figures (lakehouse/data_health.py), read by the dashboards.
+HEALTH_NAMESPACE = "health"
 
 
 def staging_namespace(layer: Layer) -> str:

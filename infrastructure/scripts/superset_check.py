@@ -1,10 +1,11 @@
 """Check Superset in a running cluster (CI: .github/workflows/kind-e2e.yml; by hand after `make up`).
 
 With `make port-forward` running it, and after e2e_check.py has filled gold:
-1. Trino, as the user `superset`: gold answers; silver and the writable catalog `iceberg` are
-   refused (values/trino.yaml accessControl);
+1. Trino, as the user `superset`: gold and health answer; silver and the writable catalog
+   `iceberg` are refused (values/trino.yaml accessControl);
 2. Superset's API: the admin of the Secret logs in; the bundle's Trino connection, its datasets
-   and dashboards exist (imported by the init Job); every chart's data request succeeds.
+   and every dashboard of the bundle exist (imported by the init Job); every chart's data request
+   succeeds.
 
     uv run python infrastructure/scripts/superset_check.py
 """
@@ -18,10 +19,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from lakehouse.platform import charts, superset
+from analytics import cluster
+from analytics.spec import load_spec
+from lakehouse.platform import charts
 from lakehouse.platform.secrets import CREDENTIALS_FILE
 
-GOLD_PROBE = "SELECT count(*) FROM iceberg_readonly.gold.fct_orders"
+READ_PROBES = (
+    "SELECT count(*) FROM iceberg_readonly.gold.fct_orders",
+    "SELECT count(*) FROM iceberg_readonly.health.tables",  # written after the run's publish
+)
 REFUSED_PROBES = (
     "SELECT count(*) FROM iceberg_readonly.silver.dim_customer",
     "SELECT count(*) FROM iceberg.gold.fct_orders",
@@ -31,10 +37,11 @@ REFUSED_PROBES = (
 def check_trino_user(port: int) -> None:
     import trino
 
-    conn = trino.dbapi.connect(host="localhost", port=port, user=superset.TRINO_USER)
+    conn = trino.dbapi.connect(host="localhost", port=port, user=cluster.TRINO_USER)
     cur = conn.cursor()
-    cur.execute(GOLD_PROBE)
-    print(f"    as {superset.TRINO_USER}: {GOLD_PROBE} -> {cur.fetchone()[0]}")
+    for sql in READ_PROBES:
+        cur.execute(sql)
+        print(f"    as {cluster.TRINO_USER}: {sql} -> {cur.fetchone()[0]}")
     for sql in REFUSED_PROBES:
         try:
             cur.execute(sql)
@@ -42,9 +49,9 @@ def check_trino_user(port: int) -> None:
         except trino.exceptions.TrinoUserError as exc:
             if "Access Denied" not in str(exc):
                 raise
-            print(f"    as {superset.TRINO_USER}: {sql} -> refused (Access Denied)")
+            print(f"    as {cluster.TRINO_USER}: {sql} -> refused (Access Denied)")
         else:
-            raise SystemExit(f"error: Trino let the user {superset.TRINO_USER} run: {sql}")
+            raise SystemExit(f"error: Trino let the user {cluster.TRINO_USER} run: {sql}")
 
 
 def credentials(path: Path) -> dict[str, str]:
@@ -77,14 +84,15 @@ def check_superset(port: int, creds: dict[str, str]) -> None:
     listing = "?q=(page_size:100)"
     databases = call(base, f"/api/v1/database/{listing}", token)["result"]
     names = {db["database_name"]: db.get("backend") for db in databases}
-    if names.get(superset.DATABASE_NAME) != "trino":
-        raise SystemExit(f"error: no Trino connection {superset.DATABASE_NAME!r}: {names}")
+    if names.get(cluster.DATABASE_NAME) != "trino":
+        raise SystemExit(f"error: no Trino connection {cluster.DATABASE_NAME!r}: {names}")
     dashboards = call(base, f"/api/v1/dashboard/{listing}", token)["result"]
     datasets = call(base, f"/api/v1/dataset/{listing}", token)["result"]
     charts_ = call(base, f"/api/v1/chart/{listing}", token)["result"]
     print(f"    {len(dashboards)} dashboards, {len(datasets)} datasets, {len(charts_)} charts")
-    if not dashboards or not charts_:
-        raise SystemExit("error: the bundle's dashboards and charts were not imported")
+    expected = {dashboard.slug for dashboard in cluster.cluster_dashboards(load_spec())}
+    if not expected <= {dashboard["slug"] for dashboard in dashboards} or not charts_:
+        raise SystemExit(f"error: the bundle's dashboards {sorted(expected)} were not imported")
     for chart in charts_:
         # The chart's saved query context, as the dashboard would request it.
         result = call(base, f"/api/v1/chart/{chart['id']}/data/", token)["result"]
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--superset-port", type=int, default=table["superset"].local_port)
     parser.add_argument("--credentials", type=Path, default=CREDENTIALS_FILE)
     args = parser.parse_args(argv)
-    print("==> Trino as Superset's user: gold only, read-only")
+    print("==> Trino as Superset's user: gold and health only, read-only")
     check_trino_user(args.trino_port)
     print("==> Superset: login, imported connection, dashboards, chart data")
     check_superset(args.superset_port, credentials(args.credentials))

@@ -82,9 +82,11 @@ step "dbt docs site"
 
 step "superset dashboards bundle (ConfigMap superset-bundle, built from analytics/)"
 BUNDLE_MANIFEST="$(mktemp "${TMPDIR:-/tmp}/superset-bundle.XXXXXX.yaml")"
-"${PY[@]}" -m lakehouse.platform.superset configmap --out "$BUNDLE_MANIFEST" \
-  || { rm -f "$BUNDLE_MANIFEST"; die "the dashboards bundle could not be built" "read the error above (python -m analytics.bundle)"; }
-"${KUBECTL[@]}" apply -f "$BUNDLE_MANIFEST"
+"${PY[@]}" -m analytics.cluster configmap --out "$BUNDLE_MANIFEST" \
+  || { rm -f "$BUNDLE_MANIFEST"; die "the dashboards bundle could not be built" "read the error above (python -m analytics.cluster)"; }
+# Server-side: a client-side apply copies the whole object into the last-applied-configuration
+# annotation, which the API server caps at 256 KiB, far below the ConfigMap's 1 MiB.
+"${KUBECTL[@]}" apply --server-side --field-manager=lakehouse-up -f "$BUNDLE_MANIFEST"
 rm -f "$BUNDLE_MANIFEST"
 
 step "superset (web; its init Job migrates, creates the admin and imports the bundle)"

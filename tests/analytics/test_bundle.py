@@ -3,6 +3,7 @@ nothing half-written. (The real import is tests/analytics/test_dashboards.py.)""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
@@ -117,3 +118,31 @@ def test_the_dbt_exposures_name_the_dashboards_and_their_gold_tables() -> None:
         sql = " ".join(spec.datasets[chart.dataset].sql for chart in dashboard.charts)
         read = set(re.findall(r"\bgold\.(\w+)", sql))
         assert {f"ref('{table}')" for table in read} == set(exposures[slug]["depends_on"]), slug
+
+
+def test_raw_tables_save_a_query_without_metrics(tmp_path: Path) -> None:
+    """Review finding: raw-table charts saved `metrics: []`, which Superset 6.1.0 turns into a
+    GROUP BY of every column (`need_groupby = bool(metrics is not None or groupby)`,
+    superset/models/helpers.py). The real query is checked in test_dashboards.py."""
+    bundle.build("lakehouse", URI, tmp_path / "b.zip")
+    charts = [doc for name, doc in contents(tmp_path / "b.zip").items() if "/charts/" in name]
+    raw = [chart for chart in charts if chart["params"].get("query_mode") == "raw"]
+    assert raw, "the definitions have raw tables"
+    for chart in charts:
+        (query,) = json.loads(chart["query_context"])["queries"]
+        if chart in raw:
+            assert "metrics" not in query, chart["slice_name"]
+        else:
+            assert query["metrics"], chart["slice_name"]
+
+
+def test_no_metric_is_named_like_a_column(tmp_path: Path) -> None:
+    """Review finding: Superset resolves an order-by name as a metric before a column, so a raw
+    table ordered by `net_revenue` (a column and a metric) ran `sum(net_revenue)`."""
+    for dataset in load_spec().datasets.values():
+        assert not set(dataset.metrics) & set(dataset.columns), dataset.name
+    root = copy_of_definitions(tmp_path)
+    daily = root / "datasets" / "daily_revenue.yml"
+    daily.write_text(daily.read_text().replace("total_orders: sum", "orders: sum"))
+    with pytest.raises(SpecError, match=r"daily_revenue\.yml: metrics named like columns: orders"):
+        load_spec(root)

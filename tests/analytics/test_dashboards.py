@@ -64,19 +64,24 @@ def quarantine_rows(superset: RunningSuperset) -> Rows:
         key = (row["source"], row["table_name"], row["reason"])
         counts[key] = counts.get(key, 0) + 1
     return [
-        {"source": s, "table_name": t, "reason": r, "quarantined_rows": n}
+        {"source": s, "table_name": t, "reason": r, "total_quarantined_rows": n}
         for (s, t, r), n in sorted(counts.items(), key=lambda item: -item[1])
     ]
 
 
 def last_runs(superset: RunningSuperset) -> Rows:
-    newest: dict[str, dg.DagsterRun] = {}
+    """The newest run of each job that had ended when the data-health assets measured (in the
+    demo's last lakehouse_job run, so that run itself and the ml_job after it are not shown)."""
+    newest: dict[str, dg.RunRecord] = {}
     with environment(superset.env), dg.DagsterInstance.get() as instance:
-        for run in instance.get_runs():  # newest first
-            newest.setdefault(run.job_name, run)
+        measured = instance.get_latest_materialization_event(dg.AssetKey(["health", "last_runs"]))
+        assert measured is not None, "the demo did not write health.last_runs"
+        for record in instance.get_run_records():  # newest first
+            if record.end_time and record.end_time < measured.timestamp:
+                newest.setdefault(record.dagster_run.job_name, record)
     return [
-        {"job_name": job, "status": run.status.value, "run_id": run.run_id}
-        for job, run in sorted(newest.items())
+        {"job_name": job, "status": r.dagster_run.status.value, "run_id": r.dagster_run.run_id}
+        for job, r in sorted(newest.items())
     ]
 
 
@@ -96,22 +101,25 @@ BILLABLE_LINES = (
     "join product_performance products using (product_id) where lines.status != 'cancelled'"
 )
 PRODUCTS_BY_REVENUE = (
-    "select sku, product_name, category, net_revenue from product_performance "
-    "order by net_revenue {direction}"
+    "select sku, product_name, category, net_revenue as total_net_revenue "
+    "from product_performance order by net_revenue {direction}"
 )
 
 # dashboard/chart -> the chart's rows computed independently.
 EXPECTED: dict[str, Callable[[RunningSuperset], Rows]] = {
-    "revenue/total_net_revenue": sql("select sum(net_revenue) as net_revenue from daily_revenue"),
+    "revenue/total_net_revenue": sql(
+        "select sum(net_revenue) as total_net_revenue from daily_revenue"
+    ),
     "revenue/revenue_trend": sql(
-        "select order_date, net_revenue, gross_revenue from daily_revenue order by 1"
+        "select order_date, net_revenue as total_net_revenue, "
+        "gross_revenue as total_gross_revenue from daily_revenue order by 1"
     ),
     "revenue/daily_revenue": sql(
         "select order_date, orders, units, gross_revenue, discount_amount, net_revenue "
         "from daily_revenue order by order_date"
     ),
     "revenue/revenue_by_category": sql(
-        f"select category, sum(net_amount) as net_revenue from ({BILLABLE_LINES}) group by 1"
+        f"select category, sum(net_amount) as total_net_revenue from ({BILLABLE_LINES}) group by 1"
     ),
     "customers/cohort_retention": sql(
         "select cohort_month, months_since_first_order, cohort_size, active_customers, "
@@ -126,7 +134,7 @@ EXPECTED: dict[str, Callable[[RunningSuperset], Rows]] = {
         "from customer_lifetime_value"
     ),
     "customers/lifetime_value_by_segment": sql(
-        "select segment, sum(lifetime_value) as lifetime_value "
+        "select segment, sum(lifetime_value) as total_lifetime_value "
         "from customer_lifetime_value group by segment"
     ),
     "products/product_performance": sql(
@@ -136,14 +144,18 @@ EXPECTED: dict[str, Callable[[RunningSuperset], Rows]] = {
     "products/top_products": sql(PRODUCTS_BY_REVENUE.format(direction="desc")),
     "products/bottom_products": sql(PRODUCTS_BY_REVENUE.format(direction="asc")),
     "products/revenue_per_category": sql(
-        "select category, sum(net_revenue) as net_revenue from product_performance group by 1"
+        "select category, sum(net_revenue) as total_net_revenue from product_performance group by 1"
     ),
     "data_health/rows_per_layer": by_layer,
     "data_health/table_freshness": lambda superset: sorted(
         table_rows(superset), key=lambda row: row["table_name"]
     ),
     "data_health/quarantined_rows": lambda superset: [
-        {"quarantined_rows": sum(r["quarantined_rows"] for r in quarantine_rows(superset))}
+        {
+            "total_quarantined_rows": sum(
+                r["total_quarantined_rows"] for r in quarantine_rows(superset)
+            )
+        }
     ],
     "data_health/quarantine_by_reason": quarantine_rows,
     "data_health/last_runs": last_runs,
@@ -228,6 +240,26 @@ def compare(name: str, order_by, row_limit: int, actual: Rows, expected: Rows) -
         match = next((row for row in unmatched if all(same(got[k], row[k]) for k in row)), None)
         assert match is not None, f"{name}: {got} is not among gold's rows {unmatched[:5]}"
         unmatched.remove(match)
+
+
+def test_raw_tables_query_rows_as_they_are(superset: RunningSuperset) -> None:
+    """Review finding: a raw table saved `metrics: []`, and Superset grouped by every column (and
+    ordered by `sum(net_revenue)`, a metric named like the column). The SQL Superset runs for each
+    chart's saved query (`?type=query`, superset/charts/data/api.py) groups exactly when the chart
+    aggregates by a dimension, and a raw table's has no aggregate."""
+    ids = chart_ids(superset)
+    for dashboard in superset.spec.dashboards:
+        for chart in dashboard.charts:
+            name = f"{dashboard.slug}/{chart.key}"
+            uuid = bundle.object_uuid(server.DATABASE_NAME, "chart", name)
+            response = superset.session.get(
+                f"{superset.url}/api/v1/chart/{ids[uuid]}/data/", params={"type": "query"}
+            )
+            assert response.ok, f"{name}: {response.status_code} {response.text[:500]}"
+            query = response.json()["result"][0]["query"].upper()
+            aggregates = bool(chart.metrics)
+            assert ("GROUP BY" in query) == (aggregates and bool(chart.dimensions)), name
+            assert aggregates or not any(f in query for f in ("SUM(", "COUNT(")), f"{name}: {query}"
 
 
 def test_importing_again_updates_in_place(superset: RunningSuperset) -> None:

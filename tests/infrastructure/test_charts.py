@@ -111,7 +111,7 @@ def test_up_script_follows_the_install_order() -> None:
             "charts install trino",
             "charts install dagster",
             "dbt-docs.yaml",
-            "lakehouse.platform.superset configmap",
+            "analytics.cluster configmap",
             "charts install superset",
         )
     ]

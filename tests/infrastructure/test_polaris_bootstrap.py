@@ -43,7 +43,7 @@ LAYERS = ("raw", "bronze", "silver", "gold")
 # dbt-trino builds and tests silver/gold in staging; the code location publishes them and records
 # each build in publish.builds (write-audit-publish, lakehouse/publish.py).
 # The ml assets write their churn scores in ml (read by Trino and dashboards).
-DATA_NAMESPACES = (*LAYERS, "silver_staging", "gold_staging", "publish", "ml")
+DATA_NAMESPACES = (*LAYERS, "silver_staging", "gold_staging", "publish", "ml", "health")
 NAMESPACES = (*DATA_NAMESPACES, "maintenance")  # maintenance: where the catalog-wide policies live
 # (policy namespace, name, type, attached to (namespace path; () = the catalog), content)
 POLICIES = (
@@ -141,6 +141,7 @@ ROLES_OF = {
         "gold_writer",
         "publish_writer",
         "ml_writer",
+        "health_writer",
     ],
     "dbt_transformer": [
         "catalog_browser",
@@ -158,6 +159,7 @@ ROLES_OF = {
         "gold_reader",
         "publish_reader",
         "ml_reader",
+        "health_reader",
     ],
     "table_maintainer": [
         "catalog_browser",
@@ -169,6 +171,7 @@ ROLES_OF = {
         "gold_staging_maintainer",
         "publish_maintainer",
         "ml_maintainer",
+        "health_maintainer",
     ],
 }
 PROPS = "<properties>"
@@ -341,13 +344,14 @@ def test_grant_model_is_least_privilege() -> None:
 
     assert not {p for _, p in privileges("trino_reader")} & writes
     # the code location lands raw, publishes audited builds (and their registry) and writes the
-    # ml assets' churn scores
+    # ml assets' churn scores and the data-health figures
     assert {ns for ns, p in privileges("ingestion_writer") if p in writes} == {
         ("raw",),
         ("silver",),
         ("gold",),
         ("publish",),
         ("ml",),
+        ("health",),
     }
     assert {ns for ns, p in privileges("ingestion_writer") if p == "TABLE_READ_DATA"} >= {
         ("silver_staging",),
@@ -366,6 +370,7 @@ def test_grant_model_is_least_privilege() -> None:
         *((layer,) for layer in LAYERS),
         ("publish",),
         ("ml",),
+        ("health",),
     }
 
 

@@ -96,7 +96,7 @@ def stubs(tmp_path: Path) -> dict[str, str]:
         'echo "python $*" >> "$STUB_LOG"\n'
         'if [[ "$*" == *lakehouse.platform.secrets* ]]; then exit 0; fi\n'
         # The bundle builder (analytics/) is tested on its own; here only that up.sh calls it.
-        'if [[ "$*" == *lakehouse.platform.superset* ]]; then exit 0; fi\n'
+        'if [[ "$*" == *analytics.cluster* ]]; then exit 0; fi\n'
         # Real pre-flight logic, but this machine's free disk must not decide the test.
         'if [[ "$*" == "-m lakehouse.platform.preflight" ]]; then\n'
         f'  exec "{sys.executable}" -c "{PREFLIGHT_FIXED_DISK}"\n'
@@ -158,8 +158,8 @@ def test_up_runs_every_step_in_order_with_pinned_arguments(stubs) -> None:
         "helm upgrade --install dagster dagster/dagster --version 1.13.27",
         "rollout restart deployment.apps/dagster-dagster-user-deployments-lakehouse",
         "kubernetes/dbt-docs.yaml",
-        "python -m lakehouse.platform.superset configmap --out",
-        "apply -f",
+        "python -m analytics.cluster configmap --out",
+        "apply --server-side --field-manager=lakehouse-up -f",
         "helm upgrade --install superset superset/superset --version 0.15.0",
         "python -m lakehouse.platform.secrets export --context kind-lakehouse",
     ]

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import base64
 import re
-import sys
 import zipfile
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from sqlalchemy.engine import make_url
 
+from analytics import cluster
+from analytics.spec import Chart, Dashboard, Dataset, Spec, load_spec
 from lakehouse.platform import charts as platform_charts
 from lakehouse.platform import secrets as platform_secrets
-from lakehouse.platform import superset
 from tests.infrastructure import infra_checks as checks
 from tests.infrastructure.trino_access import ALL_PRIVILEGES, table_privileges, visible_schemas
 
@@ -155,10 +155,10 @@ def test_postgres_creates_the_superset_database_from_the_same_secret(manifest_fi
 def test_init_job_imports_the_bundle_from_the_configmap_mount(superset_values) -> None:
     (volume,) = superset_values["extraVolumes"]
     (mount,) = superset_values["extraVolumeMounts"]
-    assert volume["configMap"]["name"] == superset.CONFIGMAP
+    assert volume["configMap"]["name"] == cluster.CONFIGMAP
     assert mount["name"] == volume["name"] and mount["readOnly"] is True
     script = superset_values["init"]["initscript"]
-    bundle = f"{mount['mountPath']}/{superset.BUNDLE_KEY}"
+    bundle = f"{mount['mountPath']}/{cluster.BUNDLE_KEY}"
     # ImportAssetsCommand overwrites every object; `import-dashboards` keeps existing charts,
     # datasets and the connection (its importer passes overwrite=False for them, Superset 6.1.0
     # superset/commands/dashboard/importers/v1/__init__.py). Run for real against Superset 6.1.0
@@ -213,7 +213,7 @@ def test_image_adds_pinned_drivers_to_the_pinned_superset() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# The bundle ConfigMap (lakehouse.platform.superset)
+# The bundle ConfigMap (analytics.cluster)
 # ------------------------------------------------------------------------------------------------
 def a_zip() -> bytes:
     buffer = BytesIO()
@@ -224,7 +224,7 @@ def a_zip() -> bytes:
 
 def test_configmap_holds_the_bundle_and_validates(charts) -> None:
     data = a_zip()
-    doc = superset.configmap(data, charts["namespace"])
+    doc = cluster.configmap(data, charts["namespace"])
     kubernetes_validate.validate(doc, checks.KUBE_VERSION, strict=True)
     assert doc["metadata"] == {
         "name": "superset-bundle",
@@ -235,89 +235,81 @@ def test_configmap_holds_the_bundle_and_validates(charts) -> None:
 
 
 def test_configmap_refuses_what_superset_or_the_api_server_would() -> None:
-    with pytest.raises(superset.BundleError, match="not a ZIP"):
-        superset.configmap(b"metadata: {}", "lakehouse")
-    with pytest.raises(superset.BundleError, match="at most 1048576"):
-        superset.configmap(b"PK" + b"\0" * superset.MAX_BUNDLE_BYTES, "lakehouse")
+    with pytest.raises(cluster.BundleError, match="not a ZIP"):
+        cluster.configmap(b"metadata: {}", "lakehouse")
+    with pytest.raises(cluster.BundleError, match="at most 1048576"):
+        cluster.configmap(b"PK" + b"\0" * cluster.MAX_BUNDLE_BYTES, "lakehouse")
 
 
 def test_the_connection_is_superset_on_the_read_only_catalog_of_the_trino_service() -> None:
     trino = platform_charts.service("trino", checks.CHARTS_FILE)
-    url = make_url(superset.trino_uri())
+    url = make_url(cluster.trino_uri())
     assert (url.drivername, url.host, url.port) == ("trino", trino.service, trino.port)
     assert (url.username, url.password, url.database) == ("superset", None, "iceberg_readonly")
-    cmd = superset.build_command(Path("/tmp/b.zip"), python="py")
-    assert cmd[:3] == ["py", "-m", "analytics.bundle"]
-    assert cmd[cmd.index("--sqlalchemy-uri") + 1] == superset.trino_uri()
-    assert cmd[cmd.index("--database") + 1] == superset.DATABASE_NAME
-    assert cmd[cmd.index("--out") + 1] == "/tmp/b.zip"
-    chosen = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--dashboard"]
-    assert chosen == list(superset.CLUSTER_DASHBOARDS)
 
 
-ANALYTICS = checks.INFRA.parent / "analytics"
-TABLE_RE = re.compile(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)\.[A-Za-z_]", re.IGNORECASE)
+def bundle_docs(data: bytes) -> dict[str, dict]:
+    with zipfile.ZipFile(BytesIO(data)) as zipped:
+        return {name: yaml.safe_load(zipped.read(name)) for name in zipped.namelist()}
 
 
-def dashboard_schemas() -> dict[str, set[str]]:
-    """Schemas each dashboard of analytics/ reads (through its datasets' SQL)."""
-    import yaml
-
-    out: dict[str, set[str]] = {}
-    for path in sorted((ANALYTICS / "dashboards").glob("*.yml")):
-        charts_ = yaml.safe_load(path.read_text())["charts"]
-        datasets = {chart["dataset"] for chart in charts_}
-        sql = [
-            yaml.safe_load((ANALYTICS / "datasets" / f"{name}.yml").read_text())["sql"]
-            for name in datasets
-        ]
-        out[path.stem] = {schema.lower() for text in sql for schema in TABLE_RE.findall(text)}
-    return out
-
-
-@pytest.mark.skipif(
-    not (ANALYTICS / "dashboards").is_dir(), reason="analytics/dashboards (issue 16) not here yet"
-)
-def test_the_cluster_gets_exactly_the_dashboards_that_read_gold_only() -> None:
-    schemas = dashboard_schemas()
-    gold_only = {name for name, read in schemas.items() if read == {"gold"}}
-    assert set(superset.CLUSTER_DASHBOARDS) == gold_only, schemas
-
-
-def test_schema_extraction_sees_every_table_reference() -> None:
-    sql = "select a from gold.x join Silver.y on 1=1 left join health.z using (k) from t"
-    assert {s.lower() for s in TABLE_RE.findall(sql)} == {"gold", "silver", "health"}
-
-
-def _builder_writing(data: bytes | None, code: int = 0):
-    """A stand-in for `python -m analytics.bundle` (the laptop half builds the real one)."""
-
-    def command(out: Path, python: str = sys.executable) -> list[str]:
-        write = f"open({str(out)!r}, 'wb').write({data!r});" if data is not None else ""
-        return [python, "-c", f"{write}raise SystemExit({code})"]
-
-    return command
-
-
-def test_main_writes_the_manifest_of_the_built_bundle(tmp_path, monkeypatch) -> None:
-    data = a_zip()
-    monkeypatch.setattr(superset, "build_command", _builder_writing(data))
+def test_main_writes_the_manifest_of_all_four_dashboards_on_trino(tmp_path) -> None:
+    """The real builder, the real definitions: the data health dashboard reads health.*, which
+    the cluster now has, so the bundle holds all four (it held three before)."""
     out = tmp_path / "bundle.yaml"
-    assert superset.main(["configmap", "--out", str(out)]) == 0
+    assert cluster.main(["configmap", "--out", str(out)]) == 0
     doc = checks.load_docs(out)[0]
-    assert base64.b64decode(doc["binaryData"]["bundle.zip"]) == data
+    kubernetes_validate.validate(doc, checks.KUBE_VERSION, strict=True)
+    files = bundle_docs(base64.b64decode(doc["binaryData"]["bundle.zip"]))
+    slugs = {d["slug"] for name, d in files.items() if "/dashboards/" in name}
+    assert slugs == {"revenue", "customers", "products", "data_health"}
+    (database,) = [d for name, d in files.items() if "/databases/" in name]
+    assert database["sqlalchemy_uri"] == cluster.trino_uri()
+    assert database["database_name"] == cluster.DATABASE_NAME
 
 
-@pytest.mark.parametrize(("data", "code"), [(None, 3), (None, 0), (b"not a zip", 0)])
-def test_a_failed_build_leaves_the_previous_manifest_alone(
-    data, code, tmp_path, monkeypatch, capsys
-) -> None:
-    monkeypatch.setattr(superset, "build_command", _builder_writing(data, code))
+def dataset(name: str, sql: str) -> Dataset:
+    return Dataset(name=name, description="", sql=sql, columns={"a": "BIGINT"}, metrics={})
+
+
+def spec_of(**sql: str) -> Spec:
+    datasets = {name: dataset(name, text) for name, text in sql.items()}
+    dashboards = tuple(
+        Dashboard(
+            slug=name, title=name, description="", charts=(Chart("c", "t", "table", name, columns=("a",)),)
+        )
+        for name in sql
+    )  # fmt: skip
+    return Spec(datasets=datasets, dashboards=dashboards)
+
+
+def test_the_cluster_gets_the_dashboards_whose_datasets_read_what_superset_may() -> None:
+    spec = spec_of(
+        gold="select a from gold.daily_revenue",
+        health="with t as (select a from health.tables) select a from t",
+        joined="select a from gold.x join Silver.y on 1 = 1",
+        subquery="select a from (select a from raw.orders) as o",
+        unqualified="select a from daily_revenue",
+    )
+    assert [d.slug for d in cluster.cluster_dashboards(spec)] == ["gold", "health"]
+    assert cluster.read_schemas(spec.datasets["joined"]) == {"gold", "silver"}
+    real = load_spec()
+    assert cluster.cluster_dashboards(real) == list(real.dashboards)
+
+
+def test_a_failed_build_leaves_the_previous_manifest_alone(tmp_path, monkeypatch, capsys) -> None:
+    """A dataset whose SQL does not parse fails the build before anything is written."""
+    broken = dataset("broken", "select from where (")
+    monkeypatch.setattr(cluster, "load_spec", lambda: Spec({"broken": broken}, ()))
     out = tmp_path / "bundle.yaml"
     out.write_text("previous\n")
-    assert superset.main(["configmap", "--out", str(out)]) == 1
+    assert cluster.main(["configmap", "--out", str(out)]) == 1
     assert out.read_text() == "previous\n"
     assert capsys.readouterr().err.startswith("error: ")
+    monkeypatch.setattr(cluster, "load_spec", lambda: spec_of(silver="select a from silver.x"))
+    assert cluster.main(["configmap", "--out", str(out)]) == 1
+    assert "no dashboard reads only gold, health" in capsys.readouterr().err
+    assert out.read_text() == "previous\n"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -326,25 +318,40 @@ def test_a_failed_build_leaves_the_previous_manifest_alone(
 # and Trino's semantics (tests/infrastructure/trino_access.py).
 CATALOGS = ("iceberg", "iceberg_readonly", "iceberg_maintenance", "tpch", "system")
 # information_schema is left out: Trino answers it to every user, filtered by the rules above.
-SCHEMAS = ("raw", "bronze", "silver", "silver_staging", "gold", "gold_staging")
+SCHEMAS = (
+    "raw",
+    "bronze",
+    "silver",
+    "silver_staging",
+    "gold",
+    "gold_staging",
+    "publish",
+    "ml",
+    "health",
+)
 
 
-def test_superset_may_only_select_from_gold_in_the_read_only_catalog(trino_rules) -> None:
-    user = superset.TRINO_USER
+def test_superset_may_only_select_from_gold_and_health_in_the_read_only_catalog(
+    trino_rules,
+) -> None:
+    user = cluster.TRINO_USER
     allowed = {
         (catalog, schema, frozenset(privileges))
         for catalog in CATALOGS
         for schema in SCHEMAS
         if (privileges := table_privileges(trino_rules, user, catalog, schema, "fct_orders"))
     }
-    assert allowed == {(superset.TRINO_CATALOG, "gold", frozenset({"SELECT"}))}
+    assert allowed == {
+        (cluster.TRINO_CATALOG, schema, frozenset({"SELECT"})) for schema in cluster.CLUSTER_SCHEMAS
+    }
+    assert {"gold", "health"} == cluster.CLUSTER_SCHEMAS
 
 
-def test_superset_sees_the_gold_schema_only(trino_rules) -> None:
+def test_superset_sees_the_gold_and_health_schemas_only(trino_rules) -> None:
     """Review finding: the catch-all rules let `superset` list raw, bronze and silver."""
     for catalog in CATALOGS:
-        expected = {"gold"} if catalog == superset.TRINO_CATALOG else set()
-        assert visible_schemas(trino_rules, superset.TRINO_USER, catalog, SCHEMAS) == expected
+        expected = cluster.CLUSTER_SCHEMAS if catalog == cluster.TRINO_CATALOG else set()
+        assert visible_schemas(trino_rules, cluster.TRINO_USER, catalog, SCHEMAS) == expected
     assert visible_schemas(trino_rules, "dbt", "iceberg", SCHEMAS) == set(SCHEMAS)
 
 

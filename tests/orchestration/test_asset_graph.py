@@ -11,7 +11,7 @@ import dagster as dg
 from ingestion.landing.contract import load_sources
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
-from lakehouse.layers import ML_NAMESPACE, Layer
+from lakehouse.layers import HEALTH_NAMESPACE, ML_NAMESPACE, Layer
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.landing.assets import landed_tables
 
@@ -85,7 +85,8 @@ def test_one_connected_graph_from_raw_to_gold(defs):
 
     assert all(reaches_raw(k) for k in shape)
     groups = {v["group"] for v in shape.values()}
-    assert groups == {*(layer.value for layer in Layer), ML_NAMESPACE}  # ml: the churn model
+    # ml: the churn model; health: the data-health figures
+    assert groups == {*(layer.value for layer in Layer), ML_NAMESPACE, HEALTH_NAMESPACE}
     # keys are <layer>/<name> and the group is the layer
     assert all(k.split("/")[0] == v["group"] for k, v in shape.items())
 
@@ -109,10 +110,15 @@ def test_only_raw_and_incremental_models_are_partitioned(defs):
         "ml/churn_model_evaluation": (False, None),
         "ml/customer_churn_scores": (True, None),
     }
+    # The data-health figures: measured after every gold model, whole, like the gold marts.
+    health = {k: v for k, v in shape.items() if v["group"] == HEALTH_NAMESPACE}
+    gold = {key for key in models if key.startswith("gold/")}
+    assert set(health) == {"health/tables", "health/quarantine", "health/last_runs"}
+    assert all(set(v["deps"]) == gold | {"raw/quarantine"} for v in health.values())
     for key, node in shape.items():
         if key in ml:
             continue
-        per_date = key.startswith("raw/") or models[key] == "incremental"
+        per_date = key.startswith("raw/") or models.get(key) == "incremental"
         assert node["partitioned"] == per_date, key
         # the rest is rebuilt when its dependencies update, by the automation sensor
         assert (node["automation"] is not None) == (not per_date), key

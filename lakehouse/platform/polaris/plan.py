@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from lakehouse.layers import (
+    HEALTH_NAMESPACE,
     LAYERS,
     ML_NAMESPACE,
     PUBLISH_NAMESPACE,
@@ -212,10 +213,16 @@ def _maintainer(namespace: str) -> CatalogRoleSpec:
 
 
 def namespaces() -> tuple[str, ...]:
-    """The layers, the staging namespaces dbt builds published layers in, the registry's and
-    the ml assets' (churn scores)."""
+    """The layers, the staging namespaces dbt builds published layers in, the registry's, the
+    ml assets' (churn scores) and the data-health figures'."""
     staging = (staging_namespace(layer) for layer in PUBLISHED_LAYERS)
-    return (*(layer.value for layer in LAYERS), *staging, PUBLISH_NAMESPACE, ML_NAMESPACE)
+    return (
+        *(layer.value for layer in LAYERS),
+        *staging,
+        PUBLISH_NAMESPACE,
+        ML_NAMESPACE,
+        HEALTH_NAMESPACE,
+    )
 
 
 def default_plan(catalog: str = CATALOG_NAME) -> Plan:
@@ -248,7 +255,8 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
             description=(
                 "the code location: dlt lands source data in raw; the publish step copies an "
                 "audited build from staging into silver/gold and records it in publish.builds; "
-                "the ml assets read gold and write their scores in ml"
+                "the ml assets read gold and write their scores in ml; the data-health asset "
+                "writes its figures in health"
             ),
             catalog_roles=(
                 "catalog_browser",
@@ -256,6 +264,7 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
                 *(f"{namespace}_reader" for namespace in staging),
                 *(f"{namespace}_writer" for namespace in (*published, PUBLISH_NAMESPACE)),
                 f"{ML_NAMESPACE}_writer",
+                f"{HEALTH_NAMESPACE}_writer",
             ),
         ),
         PrincipalSpec(
@@ -277,6 +286,7 @@ def default_plan(catalog: str = CATALOG_NAME) -> Plan:
                 *(f"{layer.value}_reader" for layer in LAYERS),
                 f"{PUBLISH_NAMESPACE}_reader",
                 f"{ML_NAMESPACE}_reader",
+                f"{HEALTH_NAMESPACE}_reader",
             ),
         ),
         PrincipalSpec(

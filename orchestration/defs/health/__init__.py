@@ -1,0 +1,1 @@
+"""The data-health figures (health.*) after each publish, and the laptop's dashboard views."""
