@@ -1,7 +1,7 @@
 """Scores of one business date into the Iceberg table ``ml.customer_churn_scores``.
 
-One commit per date: pyiceberg's ``overwrite`` with a filter on ``score_date`` deletes that
-date's previous scores and appends the new ones in a single snapshot, so a re-run replaces a
+One commit per run (a date, or a range backfilled in one run): pyiceberg's ``overwrite`` with a filter on ``score_date`` deletes those
+dates' previous scores and appends the new ones in a single snapshot, so a re-run replaces a
 date's scores and a failed run leaves the previous ones in place.
 """
 
@@ -13,7 +13,7 @@ import lightgbm as lgb
 import pandas as pd
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import EqualTo
+from pyiceberg.expressions import In
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -59,7 +59,7 @@ def scores_iceberg_table(catalog: Catalog) -> Table:
     return catalog.create_table_if_not_exists(SCORES_TABLE, schema=SCHEMA, partition_spec=SPEC)
 
 
-def write_scores(catalog: Catalog, scores: pa.Table, score_date: date) -> None:
-    """Replace ``score_date``'s scores with ``scores`` in one Iceberg commit."""
+def write_scores(catalog: Catalog, scores: pa.Table, score_dates: list[date]) -> None:
+    """Replace the scores of ``score_dates`` with ``scores`` in one Iceberg commit."""
     table = scores_iceberg_table(catalog)
-    table.overwrite(scores, overwrite_filter=EqualTo("score_date", score_date.isoformat()))
+    table.overwrite(scores, overwrite_filter=In("score_date", [d.isoformat() for d in score_dates]))

@@ -142,3 +142,34 @@ def test_scoring_without_a_champion_fails_clearly(lakehouse_dir: Path) -> None:
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert "no champion model yet" in failure.message
+
+
+def test_a_range_backfilled_in_one_run_scores_each_date_in_one_commit(lakehouse_dir: Path) -> None:
+    """`dagster asset materialize --select '*' --partition-range A...B` runs the scores asset once
+    for the range (single-run backfill policy): every date gets its own scores, and a re-run of
+    the range replaces them in one commit (one new metadata file), never duplicating them."""
+    first, last = SCORE_DATE - timedelta(days=2), SCORE_DATE
+    days = [first + timedelta(days=k) for k in range(3)]
+    commits = []
+    with dg.instance_for_test() as instance:
+        assert train_and_gate(lakehouse_dir, instance).success
+        for _attempt in range(2):
+            result = dg.materialize(
+                [assets.customer_churn_scores, checks.feature_drift],
+                resources=resources(lakehouse_dir),
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": first.isoformat(),
+                    "dagster/asset_partition_range_end": last.isoformat(),
+                },
+            )
+            assert result.success
+            table = get_catalog(Settings.from_env()).load_table(SCORES_TABLE)
+            commits.append(len(table.metadata.metadata_log))
+            features = to_frame(lakehouse.read("gold.ml_customer_features"))
+            for day in days:
+                expected = at_cutoff(features, day + timedelta(days=1))
+                assert sorted(scores_of(lakehouse_dir, day)["customer_id"]) == sorted(
+                    expected["customer_id"]
+                )
+    assert commits[1] == commits[0] + 1

@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakehouse.catalog import get_catalog
 from ml import drift, evaluation, model
@@ -10,7 +12,7 @@ from ml.features import at_cutoff, labels, time_split
 from ml.scoring import score, scores_table, write_scores
 from ml.settings import SCORES_TABLE
 from orchestration.defs.ml.resources import read_features, registry
-from orchestration.partitions import business_date_partitions
+from orchestration.partitions import business_date_partitions, single_run_backfill
 from orchestration.resources import LakehouseResource
 
 GROUP = "ml"
@@ -24,6 +26,7 @@ SCORES_KEY = dg.AssetKey(["ml", "customer_churn_scores"])
     key=MODEL_KEY,
     deps=[FEATURES_KEY],
     group_name=GROUP,
+    backfill_policy=single_run_backfill,
     kinds={"lightgbm", "mlflow"},
     description="Trains LightGBM on the cutoffs whose label windows end by the held-out cutoff "
     "(a time-based split) and registers it in MLflow as a new version of customer_churn.",
@@ -61,6 +64,7 @@ def churn_model(
     key=EVALUATION_KEY,
     deps=[MODEL_KEY],
     group_name=GROUP,
+    backfill_policy=single_run_backfill,
     kinds={"mlflow"},
     description="The newest version, the recency baseline and the current champion on the "
     "held-out cutoff: AUC, precision at the top 10%, calibration error. Logged to the version's "
@@ -89,6 +93,7 @@ def churn_model_evaluation(lakehouse: LakehouseResource) -> dg.MaterializeResult
     deps=[EVALUATION_KEY, FEATURES_KEY],
     group_name=GROUP,
     partitions_def=business_date_partitions,
+    backfill_policy=single_run_backfill,
     kinds={"iceberg", "lightgbm"},
     metadata={"dagster/table_name": SCORES_TABLE, "dagster/storage_kind": "iceberg"},
     description="The champion's churn probability for every customer as of the end of the "
@@ -98,23 +103,30 @@ def churn_model_evaluation(lakehouse: LakehouseResource) -> dg.MaterializeResult
 def customer_churn_scores(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
-    score_date = date.fromisoformat(context.partition_key)
+    score_dates = [date.fromisoformat(key) for key in context.partition_keys]
     reg = registry(lakehouse)
     champion = reg.champion()
     if champion is None:
         raise dg.Failure(
             "no champion model yet: materialize ml/churn_model and its evaluation first"
         )
-    features = at_cutoff(read_features(lakehouse), score_date + timedelta(days=1))
-    probabilities = score(reg.load(champion), features)
-    scores = scores_table(
-        features, probabilities, score_date, reg.model_name, int(champion.version)
+    booster, features = reg.load(champion), read_features(lakehouse)
+    scores = pa.concat_tables(
+        scores_table(
+            day_features := at_cutoff(features, score_date + timedelta(days=1)),
+            score(booster, day_features),
+            score_date,
+            reg.model_name,
+            int(champion.version),
+        )
+        for score_date in score_dates
     )
-    write_scores(get_catalog(lakehouse.settings()), scores, score_date)
+    # a range (a backfill in one run) is one commit, like a single date
+    write_scores(get_catalog(lakehouse.settings()), scores, score_dates)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": scores.num_rows,
             "model_version": int(champion.version),
-            "mean_churn_probability": float(probabilities.mean()),
+            "mean_churn_probability": pc.mean(scores["churn_probability"]).as_py(),
         }
     )

@@ -41,7 +41,7 @@ def champion_promotion(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     asset=SCORES_KEY,
     name="feature_drift",
     description=f"Warns when a feature's PSI between the champion's training rows and the scored "
-    f"date's rows exceeds {WARN_PSI}.",
+    f"date's rows (a range's last date) exceeds {WARN_PSI}.",
 )
 def feature_drift(
     context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
@@ -50,7 +50,8 @@ def feature_drift(
     champion = reg.champion()
     if champion is None:
         return dg.AssetCheckResult(passed=True, description="no champion yet: nothing scored")
-    cutoff = date.fromisoformat(context.partition_key) + timedelta(days=1)
+    # the run's last date: a range backfilled in one run is checked on its newest scores
+    cutoff = date.fromisoformat(context.partition_keys[-1]) + timedelta(days=1)
     psi = feature_psi(reg.reference(champion), at_cutoff(read_features(lakehouse), cutoff))
     drifted = {f: round(v, 3) for f, v in psi.items() if v > WARN_PSI}
     return dg.AssetCheckResult(
