@@ -4,6 +4,8 @@
   and the ledger neither skips nor repeats a date;
 * a load SIGKILLed right after an append table's Iceberg commit, before dlt marked the job
   complete, appends nothing again when it resumes (``ingestion.iceberg_files``);
+* a load SIGKILLed after its first table's commit, on a pod whose working folder is then lost,
+  is rolled back and loaded again in full: every table ends with the generator's rows once;
 * two processes committing to one Iceberg table at once both succeed (the loser of each race
   retries through ``tests/integration/commits.py commit_with_retry``) and no commit is lost.
 
@@ -13,6 +15,7 @@ Re-running a loaded date is in test_dlt_s3_sql_catalog.py (content hashes unchan
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -183,6 +186,50 @@ def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
     ]
     assert jobs == [job_id]  # one commit for the job, not two
     assert "not appending it again" in output
+
+
+def test_load_killed_after_one_table_on_a_pod_that_loses_its_folder_is_loaded_again(
+    s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The pending package dies with the working folder; the state stored with the first
+    table's commit says D2 is loaded. The restore sees that the other tables of the load never
+    committed it (ingestion/pipeline_state.py), rolls the load back and restores the ledger it
+    started from (D1 only), so the re-run loads D2 into every table once."""
+    settings = Settings.from_env(s3_env)
+    log = tmp_path / "load.log"
+    _finish(_start("tests.integration.shop_load", s3_env, D1.isoformat(), "1.0", log=log), log)
+    # One load thread (dlt's load.workers): the kill comes before any other table's commit.
+    killed = _start(
+        "tests.integration.shop_load",
+        {**s3_env, KILL_AFTER_ICEBERG_APPEND: "*", "LOAD__WORKERS": "1"},
+        D2.isoformat(),
+        "1.0",
+        log=log,
+    )
+    killed.wait(timeout=PROCESS_TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+    catalog = get_catalog(settings)
+    loaded = {
+        name: {load for load, _ in committed_jobs(catalog.load_table(("raw", name)))}
+        for name in TABLES
+    }
+    d2_loads = set.union(*loaded.values()) - set.intersection(*loaded.values())
+    assert len(d2_loads) == 1, loaded  # D2's load reached some tables...
+    assert sum(d2_loads <= loads for loads in loaded.values()) == 1, loaded  # ...one, in fact
+
+    # A new pod: the working folder, and the pending package in it, are gone.
+    shutil.rmtree(settings.dlt_pipelines_dir)
+    output = _finish(
+        _start("tests.integration.shop_load", s3_env, D2.isoformat(), "1.0", log=log), log
+    )
+
+    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
+    for name in TABLES:
+        landed = catalog.load_table(("raw", name)).scan().to_arrow()
+        generated = pa.concat_tables(simulator.read(name, day) for day in (D1, D2))
+        assert landed.num_rows == generated.num_rows, name
+        assert _rows(landed, name) == _rows(generated, name), name
+    assert "rolling it back" in output
 
 
 def test_stale_writer_fails_cleanly_then_retries(s3_env: dict[str, str]) -> None:
