@@ -33,6 +33,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
 from ingestion import iceberg_files
+from ingestion.iceberg_files import LOAD_ID_COLUMN
 from ingestion.pipeline_state import load_base, load_record
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
@@ -40,7 +41,6 @@ from lakehouse.settings import Settings
 DESTINATION_NAME = "iceberg_raw"
 # dlt logs to the logger named "dlt" (dlt docs, running-in-production/running.md).
 logger = logging.getLogger(f"dlt.{__name__}")
-LOAD_ID_COLUMN = "_dlt_load_id"
 
 
 def file_load_id(local_path: str) -> str | None:

@@ -43,8 +43,9 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
+from ingestion.iceberg_files import LOAD_ID_COLUMN
+
 STATE_PROPERTY_PREFIX = "dlt.state."
-LOAD_ID_COLUMN = "_dlt_load_id"
 logger = logging.getLogger(f"dlt.{__name__}")
 
 Record = dict[str, Any]
