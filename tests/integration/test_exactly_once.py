@@ -87,6 +87,31 @@ def _rows(table: pa.Table, name: str) -> Counter:
     return Counter(tuple(sorted(r.items())) for r in table.select(SCHEMAS[name].names).to_pylist())
 
 
+def _load_killed_after_commit(
+    env: dict[str, str], day: str, table: str, log: Path, **extra_env: str
+) -> None:
+    """A shop load of ``day`` that SIGKILLs itself right after ``table``'s append commit."""
+    killed = _start(
+        "tests.integration.shop_load",
+        {**env, KILL_AFTER_ICEBERG_APPEND: table, **extra_env},
+        day,
+        "1.0",
+        log=log,
+    )
+    killed.wait(timeout=PROCESS_TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+
+
+def _assert_generated_rows_once(settings: Settings, days: tuple) -> None:
+    """Every raw table holds exactly the generator's rows of ``days``, each once."""
+    catalog, simulator = get_catalog(settings), ShopSimulator(scale_factor=SCALE_FACTOR)
+    for name in TABLES:
+        landed = catalog.load_table(("raw", name)).scan().to_arrow()
+        generated = pa.concat_tables(simulator.read(name, day) for day in days)
+        assert landed.num_rows == generated.num_rows, name
+        assert _rows(landed, name) == _rows(generated, name), name
+
+
 @pytest.fixture
 def s3_env(seaweedfs: SeaweedFS, tmp_path: Path) -> dict[str, str]:
     return seaweedfs.sql_catalog_env(tmp_path / "data", f"eo-{uuid.uuid4().hex[:8]}")
@@ -122,13 +147,7 @@ def test_load_killed_mid_load_ends_with_every_row_once(s3_env: dict[str, str], t
     # 3. The next date loads normally: the ledger and cursor skipped nothing.
     _finish(_start("tests.integration.shop_load", s3_env, D2.isoformat(), "1.0", log=log), log)
 
-    catalog = get_catalog(settings)
-    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
-    for name in TABLES:
-        landed = catalog.load_table(("raw", name)).scan().to_arrow()
-        generated = pa.concat_tables(simulator.read(name, day) for day in (D1, D2))
-        assert landed.num_rows == generated.num_rows, name
-        assert _rows(landed, name) == _rows(generated, name), name
+    _assert_generated_rows_once(settings, (D1, D2))
 
     import dlt
 
@@ -151,15 +170,7 @@ def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
     appended = "order_items"  # an append table (merge tables upsert: a repeat is harmless)
 
     # 1. The process SIGKILLs itself right after order_items' rows are committed to Iceberg.
-    killed = _start(
-        "tests.integration.shop_load",
-        {**s3_env, KILL_AFTER_ICEBERG_APPEND: appended},
-        D1.isoformat(),
-        "1.0",
-        log=log,
-    )
-    killed.wait(timeout=PROCESS_TIMEOUT)
-    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+    _load_killed_after_commit(s3_env, D1.isoformat(), appended, log)
     catalog = get_catalog(settings)
     ((load_id, job_id),) = committed_jobs(catalog.load_table(("raw", appended)))
     # The window: the rows are in the table, but dlt still has the job as started, not completed.
@@ -172,13 +183,7 @@ def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
     )
     assert not _pending_packages(load_dir), "a load package was left pending"
 
-    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
-    for name in TABLES:
-        landed = catalog.load_table(("raw", name))
-        rows = landed.scan().to_arrow()
-        generated = simulator.read(name, D1)
-        assert rows.num_rows == generated.num_rows, name
-        assert _rows(rows, name) == _rows(generated, name), name
+    _assert_generated_rows_once(settings, (D1,))
     jobs = [
         s.summary[JOB_ID_PROPERTY]
         for s in catalog.load_table(("raw", appended)).snapshots()
@@ -199,15 +204,7 @@ def test_load_killed_after_one_table_on_a_pod_that_loses_its_folder_is_loaded_ag
     log = tmp_path / "load.log"
     _finish(_start("tests.integration.shop_load", s3_env, D1.isoformat(), "1.0", log=log), log)
     # One load thread (dlt's load.workers): the kill comes before any other table's commit.
-    killed = _start(
-        "tests.integration.shop_load",
-        {**s3_env, KILL_AFTER_ICEBERG_APPEND: "*", "LOAD__WORKERS": "1"},
-        D2.isoformat(),
-        "1.0",
-        log=log,
-    )
-    killed.wait(timeout=PROCESS_TIMEOUT)
-    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+    _load_killed_after_commit(s3_env, D2.isoformat(), "*", log, LOAD__WORKERS="1")
     catalog = get_catalog(settings)
     loaded = {
         name: {load for load, _ in committed_jobs(catalog.load_table(("raw", name)))}
@@ -222,13 +219,7 @@ def test_load_killed_after_one_table_on_a_pod_that_loses_its_folder_is_loaded_ag
     output = _finish(
         _start("tests.integration.shop_load", s3_env, D2.isoformat(), "1.0", log=log), log
     )
-
-    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
-    for name in TABLES:
-        landed = catalog.load_table(("raw", name)).scan().to_arrow()
-        generated = pa.concat_tables(simulator.read(name, day) for day in (D1, D2))
-        assert landed.num_rows == generated.num_rows, name
-        assert _rows(landed, name) == _rows(generated, name), name
+    _assert_generated_rows_once(settings, (D1, D2))
     assert "rolling it back" in output
 
 
