@@ -129,7 +129,7 @@ def package_jobs(pipeline: dlt.Pipeline, load_id: str) -> dict[str, int]:
     """
     seen: dict[tuple[str, str], bool] = {}
     listings = 0
-    while listings < 3:
+    for _ in range(10):
         try:
             info = pipeline.get_load_package_info(load_id)
             for job in (job for jobs in info.jobs.values() for job in jobs):
@@ -142,7 +142,12 @@ def package_jobs(pipeline: dlt.Pipeline, load_id: str) -> dict[str, int]:
         except FileNotFoundError:
             continue  # a file moved between the listing and its read: list again
         listings += 1
-    return dict(Counter(table for (table, _), rows in seen.items() if rows))
+        if listings == 3:
+            return dict(Counter(table for (table, _), rows in seen.items() if rows))
+    raise RuntimeError(
+        f"load {load_id}: the package's job files kept moving while they were listed; "
+        "dlt runs the job again"
+    )
 
 
 def iceberg_destination(settings: Settings, namespace: str) -> Any:
