@@ -8,9 +8,9 @@ lives at ``<warehouse>/<namespace>/<table>``, where dlt's filesystem destination
 
 * ``append``: one commit per job, exactly once by the job's marker in the snapshot summary.
 * ``merge``: an upsert on the table's primary key, one commit per job.
-* every commit also records the pipeline's source state (ledgers, dataset record) as a table
-  property, so a run pod that starts with an empty working folder restores it
-  (``ingestion.pipeline_state``).
+* every commit also records the pipeline's source state (ledgers, dataset
+  record) and how far its load got as a table property, so a run pod that starts with an empty
+  working folder restores it, or rolls back a load cut short (``ingestion.pipeline_state``).
 
 The load id is the file's own ``_dlt_load_id`` column (dlt's documented lineage column, read from
 the Parquet footer's statistics); the job id is the table name and a digest of the file's bytes,
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import Counter
 from typing import Any
 
 import dlt
@@ -31,14 +33,14 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
 from ingestion import iceberg_files
-from ingestion.pipeline_state import state_properties
+from ingestion.iceberg_files import LOAD_ID_COLUMN
+from ingestion.pipeline_state import load_base, load_record
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
 
 DESTINATION_NAME = "iceberg_raw"
 # dlt logs to the logger named "dlt" (dlt docs, running-in-production/running.md).
 logger = logging.getLogger(f"dlt.{__name__}")
-LOAD_ID_COLUMN = "_dlt_load_id"
 
 
 def file_load_id(local_path: str) -> str | None:
@@ -117,8 +119,49 @@ def commit_job(
         )
 
 
+def package_jobs(pipeline: dlt.Pipeline, load_id: str) -> dict[str, int]:
+    """Each data table of load ``load_id``'s package and its number of jobs with rows.
+
+    Read with ``Pipeline.get_load_package_info`` (dlt's reference: ``dlt/pipeline/pipeline.md``).
+    dlt's loader moves job files between the package's folders while this runs, so a listing can
+    miss a file on the move (or find it gone): three listings are merged; a job moves at most
+    twice (new, started, completed) and cannot hide from all three.
+    """
+    seen: dict[tuple[str, str], bool] = {}
+    listings = 0
+    for _ in range(10):
+        try:
+            info = pipeline.get_load_package_info(load_id)
+            for job in (job for jobs in info.jobs.values() for job in jobs):
+                name = job.job_file_info
+                if not name.table_name.startswith("_dlt"):
+                    key = (name.table_name, name.file_id)
+                    seen[key] = seen.get(key) or bool(
+                        pq.ParquetFile(job.file_path).metadata.num_rows
+                    )
+        except FileNotFoundError:
+            continue  # a file moved between the listing and its read: list again
+        listings += 1
+        if listings == 3:
+            return dict(Counter(table for (table, _), rows in seen.items() if rows))
+    raise RuntimeError(
+        f"load {load_id}: the package's job files kept moving while they were listed; "
+        "dlt runs the job again"
+    )
+
+
 def iceberg_destination(settings: Settings, namespace: str) -> Any:
     """A dlt destination writing every table of a load into ``namespace`` of the catalog."""
+    loads: dict[str, tuple[Any, dict[str, int]]] = {}  # load id: (its base state, its jobs)
+    lock = threading.Lock()
+
+    def load_context(pipeline: dlt.Pipeline, load_id: str) -> tuple[Any, dict[str, int]]:
+        with lock:  # once per load and process; dlt calls the destination from load threads
+            if load_id not in loads:
+                catalog = get_catalog(settings)
+                base = load_base(catalog, namespace, pipeline.pipeline_name, load_id)
+                loads[load_id] = (base, package_jobs(pipeline, load_id))
+            return loads[load_id]
 
     def commit(items: Any, table: TTableSchema) -> None:
         name = table["name"]
@@ -129,9 +172,11 @@ def iceberg_destination(settings: Settings, namespace: str) -> Any:
         iceberg = open_or_create(catalog, namespace, name, local_path, settings.warehouse_uri)
         load_id = file_load_id(local_path)
         if load_id is None:
-            return  # a job of no rows: the table exists, there is nothing to commit
+            return  # a job of no rows (not counted in the load's jobs): nothing to commit
+        pipeline = dlt.current.pipeline()
         job_id = file_job_id(name, local_path)
-        state = state_properties(iceberg, dlt.current.pipeline(), load_id)
+        base, jobs = load_context(pipeline, load_id)
+        state = load_record(iceberg, pipeline, load_id, job_id, base, jobs)
         commit_job(iceberg, local_path, table, load_id, job_id, state)
 
     return dlt.destination(
@@ -142,6 +187,9 @@ def iceberg_destination(settings: Settings, namespace: str) -> Any:
         naming_convention="snake_case",
         # dlt's load id column is wanted (lineage); its bookkeeping tables are skipped above.
         skip_dlt_columns_and_tables=False,
+        # One job per table at a time (dlt docs, destinations/destination.md): a table's record
+        # of its committed jobs (ingestion.pipeline_state) is read and rewritten by one job only.
+        loader_parallelism_strategy="table-sequential",
     )(
         # A capability passed to the factory (dlt ``Destination.capabilities``): dlt's load id
         # column as plain strings. Its default, a dictionary column, is a type Iceberg lacks, and

@@ -43,6 +43,7 @@ from pyiceberg.table import Table, Transaction
 
 LOAD_ID_PROPERTY = "dlt.load-id"
 JOB_ID_PROPERTY = "dlt.job-id"
+LOAD_ID_COLUMN = "_dlt_load_id"  # dlt's lineage column: the load that wrote each row
 # Rows per piece when a re-delivery makes a merge read the file's rows (bounded memory).
 PIECE_ROWS = 250_000
 UPSERT_ROWS = 5_000  # rows per pyiceberg upsert (its match filter grows a term per row)

@@ -14,7 +14,11 @@ left pending is finished here first (its commits are exactly once), so nothing o
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import dlt
+from dlt.common.configuration.providers import CustomLoaderDocProvider
 
 from ingestion.destination import iceberg_destination
 from ingestion.pipeline_state import restore_sources
@@ -23,19 +27,40 @@ from lakehouse.layers import Layer
 from lakehouse.settings import Settings
 
 PIPELINE_NAME = "shop"
+_registering = threading.Lock()  # one registration per provider name, also across threads
 
 
-def configure(name: str) -> None:
-    """dlt settings of the project's pipeline ``name``, scoped to that name.
+def project_settings(name: str) -> dict[str, Any]:
+    """dlt settings of the project's pipeline ``name``, under that name's sections only.
 
     dlt looks a setting up under the pipeline's name first ("Configuration values are searched
     first with the pipeline name prefix", dlt's docs, general-usage/credentials/setup.md), so
     another pipeline in the same process keeps dlt's defaults.
     """
-    # Record which load wrote each row (lineage, and the raw destination's load id), as dlt
-    # does for non-Arrow data.
-    dlt.config[f"{name}.normalize.parquet_normalizer.add_dlt_load_id"] = True
-    dlt.config[f"pipelines.{name}.restore_from_destination"] = False
+    return {
+        # Record which load wrote each row (lineage, and the raw destination's load id), as dlt
+        # does for non-Arrow data (dlt's docs, dlt-ecosystem/file-formats/parquet.md).
+        name: {"normalize": {"parquet_normalizer": {"add_dlt_load_id": True}}},
+        # dlt cannot restore state from a custom destination (see the module's docstring).
+        "pipelines": {name: {"restore_from_destination": False}},
+    }
+
+
+def configure(name: str) -> None:
+    """Register the settings of pipeline ``name`` with dlt, once per process.
+
+    Through dlt's documented custom config provider (``CustomLoaderDocProvider`` registered
+    with ``dlt.config.register_provider``, dlt's docs, general-usage/credentials/setup.md,
+    "Custom providers"): it is asked after the environment and TOML files, so an operator's
+    setting still wins.
+    """
+    provider_name = f"lakehouse.pipeline.{name}"
+    with _registering:
+        if provider_name not in {provider.name for provider in dlt.config.config_providers}:
+            provider = CustomLoaderDocProvider(
+                provider_name, lambda: project_settings(name), supports_secrets=False
+            )
+            dlt.config.register_provider(provider)
 
 
 def make_pipeline(settings: Settings | None = None, name: str = PIPELINE_NAME) -> dlt.Pipeline:

@@ -3,17 +3,26 @@
 dlt keeps the sources' state (the shop's ledger of loaded dates and dataset record, the landing
 ledger of files) in the pipeline's working folder. It restores that state from a destination
 only for destinations with state sync, which a custom destination is not, so the project keeps
-it itself: a load job's commit also sets the table property ``dlt.state.<pipeline>`` to the
-pipeline's source state and the load's id (:func:`state_properties`, in the same Iceberg
-transaction as the rows). :func:`restore_sources` puts the newest such state into a pipeline
-whose working folder has none (a fresh Kubernetes run pod; on the local profile the folder
-persists and nothing is read).
+it itself: every load job's commit also sets the table property ``dlt.state.<pipeline>`` to a
+record of its load (:func:`load_record`, in the same Iceberg transaction as the rows):
+
+* ``load_id`` and ``sources``: the pipeline's source state once the load is in;
+* ``base``: the source state the load started from (the state before its extract);
+* ``jobs``: every data table of the load's package and its number of jobs;
+* ``done``: the jobs of the load this table has committed.
+
+:func:`restore_sources` puts the stored state into a pipeline whose working folder has none (a
+fresh Kubernetes run pod; on the local profile the folder persists and nothing is read). It takes
+the newest load. When that load is complete (every table of its package committed all its
+jobs), its ``sources`` are restored. When it is not (a run killed after some tables committed,
+on a pod whose working folder, and so the pending package, is lost), the load is rolled back: its
+rows are deleted from the tables that committed them and its ``base`` is restored, so the next
+run extracts the whole load again and every table gets its rows once. Before this, the newest
+state marked the load's data loaded, and the tables that had not committed never got the rows.
 
 Newest means the highest load id, dlt's own rule for restoring state: load ids are the unix time
 their package was created and increase over a pipeline's loads (dlt 1.31
-``dlt/common/storages/load_package.py``, ``create_load_id``). A counter kept inside the state
-would not do: a pod that restored the state starts dlt's counter again, and its newer ledger
-would lose to an older one (loading its dates again, twice).
+``dlt/common/storages/load_package.py``, ``create_load_id``).
 
 The record is JSON, the types dlt's state holds for these sources (strings, numbers, lists,
 dicts); a value JSON cannot hold is refused before anything is committed.
@@ -24,22 +33,29 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dlt
 from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
+from ingestion.iceberg_files import LOAD_ID_COLUMN
+
 STATE_PROPERTY_PREFIX = "dlt.state."
+logger = logging.getLogger(f"dlt.{__name__}")
+
+Record = dict[str, Any]
 
 
 def state_key(pipeline_name: str) -> str:
     return f"{STATE_PROPERTY_PREFIX}{pipeline_name}"
 
 
-def encode(record: dict[str, Any]) -> str:
+def encode(record: Record) -> str:
     try:
         text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     except TypeError as exc:
@@ -50,33 +66,89 @@ def encode(record: dict[str, Any]) -> str:
     return base64.b64encode(zlib.compress(text.encode(), 9)).decode()
 
 
-def decode(value: str) -> dict[str, Any]:
+def decode(value: str) -> Record:
     return json.loads(zlib.decompress(base64.b64decode(value)))
 
 
-def state_properties(table: Table, pipeline: dlt.Pipeline, load_id: str) -> dict[str, str]:
-    """The property recording ``pipeline``'s source state as of load ``load_id``; empty when
-    ``table`` records exactly that already (another job of the same load committed it)."""
-    key = state_key(pipeline.pipeline_name)
-    value = encode({"load_id": load_id, "sources": pipeline.state.get("sources", {})})
-    return {} if table.properties.get(key) == value else {key: value}
-
-
-def stored_records(catalog: Catalog, namespace: str, key: str) -> Iterator[tuple[str, dict]]:
+def stored_records(catalog: Catalog, namespace: str, pipeline_name: str) -> dict[str, Record]:
+    """Each table's record of the pipeline's last load it committed, by table name."""
+    key, records = state_key(pipeline_name), {}
     for identifier in catalog.list_tables(namespace):
         if value := catalog.load_table(identifier).properties.get(key):
-            yield ".".join(identifier), decode(value)
+            records[identifier[-1]] = decode(value)
+    return records
 
 
-def stored_sources(catalog: Catalog, namespace: str, pipeline_name: str) -> dict[str, Any]:
-    """The source state of the newest load any table of ``namespace`` records for the pipeline.
+def newest(records: Mapping[str, Record]) -> Record | None:
+    """The record of the newest load (ties, one load's records, go to the table name)."""
+    ordered = sorted(records.items(), key=lambda r: (float(r[1]["load_id"]), r[0]))
+    return ordered[-1][1] if ordered else None
 
-    Ties (tables written by the same load, hence the same state) go to the table name, so the
-    choice never depends on the catalog's listing order.
+
+def tables_missing(load: Record, records: Mapping[str, Record]) -> list[str]:
+    """The tables of ``load``'s package that have not committed all their jobs of it."""
+    return sorted(
+        table
+        for table, jobs in load["jobs"].items()
+        if table not in records
+        or records[table]["load_id"] != load["load_id"]
+        or len(records[table]["done"]) < jobs
+    )
+
+
+def effective_sources(records: Mapping[str, Record]) -> dict[str, Any]:
+    """The source state the stored data stands for: the newest load's, or, if that load is
+    incomplete, the state it started from."""
+    load = newest(records)
+    if load is None:
+        return {}
+    return load["base"] if tables_missing(load, records) else load["sources"]
+
+
+def load_record(
+    table: Table,
+    pipeline: dlt.Pipeline,
+    load_id: str,
+    job_id: str,
+    base: dict[str, Any],
+    jobs: dict[str, int],
+) -> dict[str, str]:
+    """The property recording that ``table`` committed job ``job_id`` of load ``load_id``."""
+    key = state_key(pipeline.pipeline_name)
+    done: set[str] = set()
+    if (value := table.properties.get(key)) and (previous := decode(value))["load_id"] == load_id:
+        done = set(previous["done"])
+    record = {
+        "load_id": load_id,
+        "sources": pipeline.state.get("sources", {}),
+        "base": base,
+        "jobs": jobs,
+        "done": sorted(done | {job_id}),
+    }
+    return {key: encode(record)}
+
+
+def load_base(catalog: Catalog, namespace: str, pipeline_name: str, load_id: str) -> Any:
+    """The source state load ``load_id`` started from, as its first commit finds the catalog
+    (a later commit of the same load, also after a resume, copies it from a record of it)."""
+    records = stored_records(catalog, namespace, pipeline_name)
+    for record in records.values():
+        if record["load_id"] == load_id:
+            return record["base"]
+    return effective_sources(records)
+
+
+def roll_back(catalog: Catalog, namespace: str, load: Record, records: dict[str, Record]) -> None:
+    """Delete an incomplete load's rows from the tables that committed some of them.
+
+    A table's rows of the load carry its id in dlt's load id column. Deleting them again finds
+    nothing, so a rollback cut short is finished by the next restore. Rows a merge replaced are
+    deleted too and come back when the load is extracted again (the sources are deterministic).
     """
-    records = stored_records(catalog, namespace, state_key(pipeline_name))
-    newest = max(records, key=lambda r: (float(r[1]["load_id"]), r[0]), default=None)
-    return newest[1]["sources"] if newest else {}
+    for table, record in sorted(records.items()):
+        if record["load_id"] == load["load_id"]:
+            iceberg = catalog.load_table((namespace, table))
+            iceberg.delete(EqualTo(LOAD_ID_COLUMN, load["load_id"]))
 
 
 def restore_sources(pipeline: dlt.Pipeline, catalog: Catalog, namespace: str) -> bool:
@@ -88,7 +160,18 @@ def restore_sources(pipeline: dlt.Pipeline, catalog: Catalog, namespace: str) ->
     """
     if pipeline.state.get("sources"):
         return False
-    sources = stored_sources(catalog, namespace, pipeline.pipeline_name)
+    records = stored_records(catalog, namespace, pipeline.pipeline_name)
+    load = newest(records)
+    if load is None:
+        return False
+    if missing := tables_missing(load, records):
+        logger.warning(
+            f"load {load['load_id']} of pipeline {pipeline.pipeline_name} stopped before "
+            f"{', '.join(missing)} committed, and its package is gone with the working folder: "
+            "rolling it back, so the next run loads it again in full"
+        )
+        roll_back(catalog, namespace, load, records)
+    sources = effective_sources(records)
     for name, state in sources.items():
         pipeline.run(restored_source(name, state))
     return bool(sources)

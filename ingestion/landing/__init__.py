@@ -19,8 +19,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
-from dlt.extract.resource import DltResource
+from dlt.sources import DltResource
 
 from ingestion.landing import settings
 from ingestion.landing.helpers import Batch, LandedFile, Rejection, TableContract, list_files
@@ -102,7 +101,7 @@ def _landed_rows(
                         table_name=table_name,
                         write_disposition="append",
                         table_format="iceberg",
-                        columns=py_arrow_to_table_schema_columns(batch.rows.schema),
+                        columns=batch.rows.schema,  # a pyarrow schema (``dlt.mark.make_hints``)
                         primary_key=list(contract.primary_key) or None,
                     ),
                     create_table_variant=True,
@@ -115,7 +114,7 @@ def _landed_rows(
                         table_name=settings.QUARANTINE_TABLE,
                         write_disposition="append",
                         table_format="iceberg",
-                        columns=py_arrow_to_table_schema_columns(QUARANTINE_SCHEMA),
+                        columns=QUARANTINE_SCHEMA,
                     ),
                     create_table_variant=True,
                 )

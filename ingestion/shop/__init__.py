@@ -18,8 +18,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
-from dlt.extract.resource import DltResource
+from dlt.sources import DltResource
 
 from ingestion.shop import settings
 from ingestion.shop.generator import (
@@ -31,7 +30,7 @@ from ingestion.shop.generator import (
 )
 from ingestion.shop.replay import ParquetReplay
 
-__all__ = ["DATASET_KEY", "LEDGER_KEY", "TABLES", "DatasetMismatch", "column_hints", "shop"]
+__all__ = ["DATASET_KEY", "LEDGER_KEY", "TABLES", "DatasetMismatch", "shop"]
 
 LEDGER_KEY = "loaded_business_dates"
 DATASET_KEY = "dataset"  # dlt source state: what generated the rows in raw (seed, scale, ...)
@@ -73,11 +72,6 @@ def _check_dataset(wanted: dict[str, Any]) -> None:
 
 def _describe(identity: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in sorted(identity.items()))
-
-
-def column_hints(table: str) -> dict[str, Any]:
-    """dlt column hints derived from the Arrow contract, so arrow and dlt hints never disagree."""
-    return py_arrow_to_table_schema_columns(SCHEMAS[table])
 
 
 def _write_disposition(table: str) -> Any:
@@ -161,7 +155,10 @@ def _resource(
         table_format="iceberg",
         write_disposition=_write_disposition(table),
         primary_key=list(PRIMARY_KEYS[table]),
-        columns=column_hints(table),
+        # The Arrow contract as the column hints, so arrow and dlt hints never disagree:
+        # ``dlt.resource`` takes "a list, dict, pydantic model or pyarrow schema" (its docstring,
+        # dlt's API reference, api_reference/dlt/extract/decorators.md).
+        columns=SCHEMAS[table],
         # A closed-open window over the business dates; with end_value set dlt keeps no cursor
         # state, so dates can be loaded in any order.
         incremental=dlt.sources.incremental(

@@ -195,6 +195,13 @@ UNDOCUMENTED_DLT = (
     "dlt.common.schema.utils",
     "from dlt.common import logger",
     "_state_version",
+    # Review of issue 18, second round: an Arrow-to-dlt column converter (dlt.resource takes
+    # the pyarrow schema itself), dlt's extract internals (DltResource is in dlt.sources),
+    # and settings written into dlt's in-process config (a registered provider is documented).
+    "py_arrow_to_table_schema_columns",
+    "dlt.common.libs",
+    "dlt.extract",
+    "dlt.config[",
 )
 
 

@@ -12,7 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.pipeline import make_pipeline
-from ingestion.pipeline_state import state_key, state_properties, stored_sources
+from ingestion.pipeline_state import (
+    effective_sources,
+    stored_records,
+    tables_missing,
+)
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
 
@@ -69,19 +73,28 @@ def test_the_newest_load_wins_whatever_the_table_names(lakehouse_env) -> None:
     first = make_pipeline(lakehouse_env, name=NAME)
     first.run(dated(["d1"], ("a_first", "z_last")))
     fresh_pod(lakehouse_env).run(dated(["d2"], ("a_first",)))
-    sources = stored_sources(get_catalog(lakehouse_env), "raw", NAME)
+    sources = effective_sources(stored_records(get_catalog(lakehouse_env), "raw", NAME))
     assert sources[NAME]["resources"]["a_first"]["ledger"] == ["d1", "d2"]
 
 
-def test_the_state_is_written_once_per_table_and_load(lakehouse_env) -> None:
+def test_each_table_records_the_loads_jobs_and_the_state_it_started_from(lakehouse_env) -> None:
     pipeline = make_pipeline(lakehouse_env, name=NAME)
-    info = pipeline.run(dated(["d1"], ("events",)))
+    pipeline.run(dated(["d1"], ("events", "others")))
+    info = pipeline.run(dated(["d2"], ("events", "others")))
     (load_id,) = info.loads_ids
-    table = get_catalog(lakehouse_env).load_table(("raw", "events"))
-    assert state_key(NAME) in table.properties
-    # Another job of the same load, with the same state, sets no property.
-    assert state_properties(table, pipeline, load_id) == {}
-    assert state_key(NAME) in state_properties(table, pipeline, f"{float(load_id) + 1}")
+    records = stored_records(get_catalog(lakehouse_env), "raw", NAME)
+    assert set(records) == {"events", "others"}
+    for record in records.values():
+        assert record["load_id"] == load_id
+        assert record["jobs"] == {"events": 1, "others": 1}
+        assert len(record["done"]) == 1
+        assert record["sources"][NAME]["resources"]["events"]["ledger"] == ["d1", "d2"]
+        assert record["base"][NAME]["resources"]["events"]["ledger"] == ["d1"]
+    assert tables_missing(records["events"], records) == []
+    # Had ``others`` not committed the load, its base would be the state that counts.
+    del records["others"]
+    assert tables_missing(records["events"], records) == ["others"]
+    assert effective_sources(records)[NAME]["resources"]["others"]["ledger"] == ["d1"]
 
 
 def test_the_projects_dlt_settings_leave_other_pipelines_alone(lakehouse_env, tmp_path) -> None:

@@ -3,7 +3,7 @@
 Settings come from the environment, as in a Dagster run, so a test can start it, SIGKILL it
 mid-load and start it again. With ``KILL_AFTER_ICEBERG_APPEND=<table>`` the process SIGKILLs
 itself right after the Iceberg commit of that table's append, before dlt marks the job complete:
-the narrowest window of a crash.
+the narrowest window of a crash; ``*`` kills it after the first append commit of any table.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def kill_after_append(table_name: str) -> None:
 
     def commit_then_die(table, *args) -> None:  # type: ignore[no-untyped-def]
         commit_append(table, *args)
-        if table.name()[-1] == table_name:
+        if table_name in ("*", table.name()[-1]):
             os.kill(os.getpid(), signal.SIGKILL)
 
     iceberg_files.commit_append = commit_then_die

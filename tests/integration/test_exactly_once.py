@@ -4,6 +4,8 @@
   and the ledger neither skips nor repeats a date;
 * a load SIGKILLed right after an append table's Iceberg commit, before dlt marked the job
   complete, appends nothing again when it resumes (``ingestion.iceberg_files``);
+* a load SIGKILLed after its first table's commit, on a pod whose working folder is then lost,
+  is rolled back and loaded again in full: every table ends with the generator's rows once;
 * two processes committing to one Iceberg table at once both succeed (the loser of each race
   retries through ``tests/integration/commits.py commit_with_retry``) and no commit is lost.
 
@@ -13,6 +15,7 @@ Re-running a loaded date is in test_dlt_s3_sql_catalog.py (content hashes unchan
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,6 +87,31 @@ def _rows(table: pa.Table, name: str) -> Counter:
     return Counter(tuple(sorted(r.items())) for r in table.select(SCHEMAS[name].names).to_pylist())
 
 
+def _load_killed_after_commit(
+    env: dict[str, str], day: str, table: str, log: Path, **extra_env: str
+) -> None:
+    """A shop load of ``day`` that SIGKILLs itself right after ``table``'s append commit."""
+    killed = _start(
+        "tests.integration.shop_load",
+        {**env, KILL_AFTER_ICEBERG_APPEND: table, **extra_env},
+        day,
+        "1.0",
+        log=log,
+    )
+    killed.wait(timeout=PROCESS_TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+
+
+def _assert_generated_rows_once(settings: Settings, days: tuple) -> None:
+    """Every raw table holds exactly the generator's rows of ``days``, each once."""
+    catalog, simulator = get_catalog(settings), ShopSimulator(scale_factor=SCALE_FACTOR)
+    for name in TABLES:
+        landed = catalog.load_table(("raw", name)).scan().to_arrow()
+        generated = pa.concat_tables(simulator.read(name, day) for day in days)
+        assert landed.num_rows == generated.num_rows, name
+        assert _rows(landed, name) == _rows(generated, name), name
+
+
 @pytest.fixture
 def s3_env(seaweedfs: SeaweedFS, tmp_path: Path) -> dict[str, str]:
     return seaweedfs.sql_catalog_env(tmp_path / "data", f"eo-{uuid.uuid4().hex[:8]}")
@@ -119,13 +147,7 @@ def test_load_killed_mid_load_ends_with_every_row_once(s3_env: dict[str, str], t
     # 3. The next date loads normally: the ledger and cursor skipped nothing.
     _finish(_start("tests.integration.shop_load", s3_env, D2.isoformat(), "1.0", log=log), log)
 
-    catalog = get_catalog(settings)
-    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
-    for name in TABLES:
-        landed = catalog.load_table(("raw", name)).scan().to_arrow()
-        generated = pa.concat_tables(simulator.read(name, day) for day in (D1, D2))
-        assert landed.num_rows == generated.num_rows, name
-        assert _rows(landed, name) == _rows(generated, name), name
+    _assert_generated_rows_once(settings, (D1, D2))
 
     import dlt
 
@@ -148,15 +170,7 @@ def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
     appended = "order_items"  # an append table (merge tables upsert: a repeat is harmless)
 
     # 1. The process SIGKILLs itself right after order_items' rows are committed to Iceberg.
-    killed = _start(
-        "tests.integration.shop_load",
-        {**s3_env, KILL_AFTER_ICEBERG_APPEND: appended},
-        D1.isoformat(),
-        "1.0",
-        log=log,
-    )
-    killed.wait(timeout=PROCESS_TIMEOUT)
-    assert killed.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-3000:]
+    _load_killed_after_commit(s3_env, D1.isoformat(), appended, log)
     catalog = get_catalog(settings)
     ((load_id, job_id),) = committed_jobs(catalog.load_table(("raw", appended)))
     # The window: the rows are in the table, but dlt still has the job as started, not completed.
@@ -169,13 +183,7 @@ def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
     )
     assert not _pending_packages(load_dir), "a load package was left pending"
 
-    simulator = ShopSimulator(scale_factor=SCALE_FACTOR)
-    for name in TABLES:
-        landed = catalog.load_table(("raw", name))
-        rows = landed.scan().to_arrow()
-        generated = simulator.read(name, D1)
-        assert rows.num_rows == generated.num_rows, name
-        assert _rows(rows, name) == _rows(generated, name), name
+    _assert_generated_rows_once(settings, (D1,))
     jobs = [
         s.summary[JOB_ID_PROPERTY]
         for s in catalog.load_table(("raw", appended)).snapshots()
@@ -183,6 +191,36 @@ def test_load_killed_right_after_an_append_commit_appends_nothing_twice(
     ]
     assert jobs == [job_id]  # one commit for the job, not two
     assert "not appending it again" in output
+
+
+def test_load_killed_after_one_table_on_a_pod_that_loses_its_folder_is_loaded_again(
+    s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The pending package dies with the working folder; the state stored with the first
+    table's commit says D2 is loaded. The restore sees that the other tables of the load never
+    committed it (ingestion/pipeline_state.py), rolls the load back and restores the ledger it
+    started from (D1 only), so the re-run loads D2 into every table once."""
+    settings = Settings.from_env(s3_env)
+    log = tmp_path / "load.log"
+    _finish(_start("tests.integration.shop_load", s3_env, D1.isoformat(), "1.0", log=log), log)
+    # One load thread (dlt's load.workers): the kill comes before any other table's commit.
+    _load_killed_after_commit(s3_env, D2.isoformat(), "*", log, LOAD__WORKERS="1")
+    catalog = get_catalog(settings)
+    loaded = {
+        name: {load for load, _ in committed_jobs(catalog.load_table(("raw", name)))}
+        for name in TABLES
+    }
+    d2_loads = set.union(*loaded.values()) - set.intersection(*loaded.values())
+    assert len(d2_loads) == 1, loaded  # D2's load reached some tables...
+    assert sum(d2_loads <= loads for loads in loaded.values()) == 1, loaded  # ...one, in fact
+
+    # A new pod: the working folder, and the pending package in it, are gone.
+    shutil.rmtree(settings.dlt_pipelines_dir)
+    output = _finish(
+        _start("tests.integration.shop_load", s3_env, D2.isoformat(), "1.0", log=log), log
+    )
+    _assert_generated_rows_once(settings, (D1, D2))
+    assert "rolling it back" in output
 
 
 def test_stale_writer_fails_cleanly_then_retries(s3_env: dict[str, str]) -> None:
