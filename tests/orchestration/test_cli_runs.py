@@ -125,7 +125,7 @@ def test_backfill_is_one_run_on_the_job_page_with_its_partitions(webserver, lake
     assert tags["dagster/asset_partition_range_start"] == "2024-01-01"
     assert tags["dagster/asset_partition_range_end"] == "2024-01-02"
 
-    raw = graphql(webserver, ASSET % '["raw", "orders"]')["assetNodeOrError"]
+    raw = graphql(webserver, ASSET % '["raw", "shop_orders"]')["assetNodeOrError"]
     assert sorted(raw["kinds"]) == ["dlt", "iceberg"]
     assert raw["description"].startswith("Order status change log")
     assert {"label": "dagster/table_name", "text": "raw.orders"} in raw["metadataEntries"]
