@@ -27,7 +27,7 @@ from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Profile, Settings
 from ml.report import churn_model_summary
-from orchestration.launch import QueueServer, launch_run, partition_tags
+from orchestration.launch import QueueServer, failure_explained, launch_run, partition_tags
 from orchestration.partitions import outside_partitions
 
 DBT_LAYERS = {Layer.BRONZE.value, Layer.SILVER.value, Layer.GOLD.value}
@@ -53,6 +53,7 @@ def launch(instance: dg.DagsterInstance, server: QueueServer, job: str, day: dat
     if run is None:
         sys.exit(f"Could not launch {job} for {day}: see {server.log}.")
     if run.status != dg.DagsterRunStatus.SUCCESS:
+        print(failure_explained(instance, run.run_id), flush=True)
         sys.exit(
             f"Run {run.run_id} ({job}) for {day} ended {run.status.value.lower()}. Read "
             f"{'the output above' if server.to_terminal else server.log} or the run's logs in "

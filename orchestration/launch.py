@@ -155,6 +155,18 @@ def wait_for(
         time.sleep(POLL_SECONDS)
 
 
+def failure_explained(instance: dg.DagsterInstance, run_id: str) -> str:
+    """What failed and what to do next, once the failure sensor recorded the run (before the
+    daemon that runs the sensor is stopped)."""
+    record = failure_record(instance, run_id)
+    if not record:
+        return "the failure sensor did not record it in time: read the run's logs in the UI"
+    return (
+        f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}\n"
+        f"next: {record['next_steps']}"
+    )
+
+
 def failure_record(instance: dg.DagsterInstance, run_id: str) -> dict | None:
     """The failure sensor's record of the run, once its next tick has seen the failure."""
     deadline = time.monotonic() + FAILURE_RECORD_WAIT_SECONDS
@@ -218,15 +230,11 @@ def launch(job: str, start: date | None, end: date | None) -> int:
             if run.status == dg.DagsterRunStatus.SUCCESS:
                 print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run.run_id[:8]}")
                 return 0
-            record = failure_record(instance, run.run_id)
+            explained = failure_explained(instance, run.run_id)
         finally:
             server.stop(instance)
     print(f"{job} for {dates} ended {run.status.value.lower()}: run {run.run_id}", file=sys.stderr)
-    if record:
-        print(f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}")
-        print(f"next: {record['next_steps']}")
-    else:
-        print("the failure sensor did not record it in time: read the run's logs in the UI")
+    print(explained)
     return 1
 
 
