@@ -86,8 +86,9 @@ mlflow: setup ## The MLflow UI of the churn model's runs and versions on http://
 validate: manifest ## dg check defs: the code location loads from its defs folders and validates
 	$(RUN) dg check defs
 
-# Runs from the command line are launched like the UI's (orchestration/launch.py): same code
-# location, shown on the job pages and the timeline, recorded by the failure sensor.
+# Runs from the command line (run_*, backfill, maintain, demo) are launched like the UI's
+# (orchestration/launch.py): same code location, shown on the job pages and the timeline,
+# recorded by the failure sensor.
 .PHONY: run_raw run_bronze run_silver run_gold
 run_raw run_bronze run_silver run_gold: run_%: manifest ## Materialize one layer for PARTITION (default: the first day)
 	@$(RUN) python -m orchestration.launch --job $*_job --start "$(or $(PARTITION),2024-01-01)"
@@ -104,7 +105,7 @@ land: manifest ## Land SOURCE's files of ingest DATE into raw (make land SOURCE=
 
 .PHONY: maintain
 maintain: manifest ## Maintain every Iceberg table once: compact, expire snapshots, remove orphans
-	$(RUN) dagster job execute -m orchestration.definitions -j table_maintenance_job
+	@$(RUN) python -m orchestration.launch --job table_maintenance_job
 
 .PHONY: sql
 sql: $(UV) ## SQL shell on raw/silver/gold, never blocking a run (SQL="select ..." runs one; AS_OF=<tag>)

@@ -1,6 +1,11 @@
 """``make demo``: the whole graph on the embedded default, one business date after another.
 
-Runs go through the Dagster instance in ``$DAGSTER_HOME``, so ``make dev`` shows them afterwards.
+Each date is a run of ``lakehouse_job`` (then one of ``ml_job``) launched as ``make run_*`` and the
+UI launch them (``orchestration/launch.py``), so the demo's runs show on the job pages and the
+Overview timeline, and the failure sensor records a failed one. One Dagster daemon serves the
+demo's runs (``make dev``'s when it runs); the runs' own output (dlt's progress, dbt's log lines)
+goes to that daemon's log, ``<data>/logs/demo.log``, or with ``--verbose`` to this terminal.
+
 Running the demo again loads nothing twice: dlt's ledger skips dates already loaded, and the
 incremental dbt models are skipped for a date the Dagster instance records as built on the same
 raw snapshots and dbt project (the marts downstream then have nothing new to rebuild either).
@@ -9,13 +14,9 @@ raw snapshots and dbt project (the marts downstream then have nothing new to reb
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 
@@ -26,63 +27,51 @@ from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Profile, Settings
 from ml.report import churn_model_summary
+from orchestration.launch import QueueServer, failure_explained, launch_run, partition_tags
 from orchestration.partitions import outside_partitions
 
 DBT_LAYERS = {Layer.BRONZE.value, Layer.SILVER.value, Layer.GOLD.value}
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Each run's steps in its worker process, as execute_in_process ran them: one process loads the
+# code location once per run, and the embedded engine runs one step at a time anyway.
+RUN_CONFIG = {
+    "execution": {"config": {"in_process": {}}},
+    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+}
 
 
-@contextmanager
-def output_to(log: Path | None) -> Iterator[None]:
-    """Send everything written to stdout and stderr to ``log`` (appended), if one is given.
-
-    dlt's progress blocks and dbt's log lines (printed by dagster-dbt, or by dbt's own process)
-    write to the process's file descriptors, so these are redirected, not just ``sys.stdout``.
-    The demo's own lines are printed outside this block.
-    """
-    if log is None:
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with log.open("ab") as out:
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
-def execute(
-    job: dg.JobDefinition, day: date, instance: dg.DagsterInstance, log: Path | None
-) -> dg.ExecuteInJobResult:
-    """Run ``job`` for ``day``; a failed run ends the demo saying where to look."""
-    with output_to(log):
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=day.isoformat(),
-            run_config=QUIET_LOGS,
-            raise_on_error=False,
-        )
-    if not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+def launch(instance: dg.DagsterInstance, server: QueueServer, job: str, day: date) -> dg.DagsterRun:
+    """Run ``job`` for ``day`` through the launcher; a failed run ends the demo saying where."""
+    run = launch_run(
+        instance,
+        server,
+        job,
+        partition_tags(day, day),
+        server.log,
+        run_config=RUN_CONFIG,
+        on_status=lambda _: None,  # the demo prints one line per run
+    )
+    if run is None:
+        sys.exit(f"Could not launch {job} for {day}: see {server.log}.")
+    if run.status != dg.DagsterRunStatus.SUCCESS:
+        print(failure_explained(instance, run.run_id), flush=True)
         sys.exit(
-            f"Run {result.run_id} for {day} failed in {failed}. Read {log or 'the output above'}"
-            " or the run's logs in `make dev`, fix the cause, then run `make demo` again "
-            "(nothing is loaded twice)."
+            f"Run {run.run_id} ({job}) for {day} ended {run.status.value.lower()}. Read "
+            f"{'the output above' if server.to_terminal else server.log} or the run's logs in "
+            "`make dev`, fix the cause, then "
+            "run `make demo` again (nothing is loaded twice)."
         )
-    return result
+    return run
 
 
-def checks_outcome(result: dg.ExecuteInJobResult) -> str:
-    checks = result.get_asset_check_evaluations()
+def run_events(instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType) -> list:
+    return [r.event_log_entry for r in instance.get_records_for_run(run_id, of_type=kind).records]
+
+
+def checks_outcome(instance: dg.DagsterInstance, run_id: str) -> str:
+    checks = [
+        entry.asset_check_evaluation
+        for entry in run_events(instance, run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
     warnings = [
         f"{c.asset_key.to_user_string()} {c.check_name}"
         for c in checks
@@ -94,10 +83,9 @@ def checks_outcome(result: dg.ExecuteInJobResult) -> str:
     return outcome
 
 
-def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | None) -> None:
+def run_days(first: date, days: int, instance: dg.DagsterInstance, server: QueueServer) -> None:
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("lakehouse_job")
     models = {s.key for s in defs.resolve_all_asset_specs() if s.group_name in DBT_LAYERS}
     for n in range(days):
         day = first + timedelta(days=n)
@@ -106,24 +94,33 @@ def run_days(first: date, days: int, instance: dg.DagsterInstance, log: Path | N
             f"[{n + 1}/{days}] business date {day}: dlt -> raw, dbt -> bronze/silver/gold ...",
             flush=True,
         )
-        result = execute(job, day, instance, log)
-        outcome = checks_outcome(result)
-        if skipped := models - {e.asset_key for e in result.get_asset_materialization_events()}:
+        run = launch(instance, server, "lakehouse_job", day)
+        outcome = checks_outcome(instance, run.run_id)
+        built = {
+            entry.asset_materialization.asset_key
+            for entry in run_events(instance, run.run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
+        }
+        if skipped := models - built:
             outcome += (
                 f"; {len(skipped)} models skipped (checks too): already built for this date "
                 "on the same raw data and models"
             )
-        print(f"      done in {time.monotonic() - started:.1f}s; {outcome}", flush=True)
+        print(
+            f"      done in {time.monotonic() - started:.1f}s, run {run.run_id[:8]}; {outcome}",
+            flush=True,
+        )
 
 
-def run_churn_model(day: date, instance: dg.DagsterInstance, log: Path | None) -> None:
+def run_churn_model(day: date, instance: dg.DagsterInstance, server: QueueServer) -> None:
     """ml_job once, for the last date: train, evaluate, promote (the gate) and score."""
-    from orchestration.definitions import defs
-
     started = time.monotonic()
     print(f"[ml] churn model for {day}: train, evaluate, promote, score ...", flush=True)
-    result = execute(defs.resolve_job_def("ml_job"), day, instance, log)
-    print(f"      done in {time.monotonic() - started:.1f}s; {checks_outcome(result)}", flush=True)
+    run = launch(instance, server, "ml_job", day)
+    print(
+        f"      done in {time.monotonic() - started:.1f}s, run {run.run_id[:8]}; "
+        f"{checks_outcome(instance, run.run_id)}",
+        flush=True,
+    )
 
 
 def report(settings: Settings, first: date) -> None:
@@ -184,16 +181,26 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(
             "make demo runs the embedded default: unset LAKEHOUSE_PROFILE or set it to 'local'."
         )
-    instance = dg.DagsterInstance.get()
-    log = None if args.verbose else settings.data_dir / "logs" / "demo.log"
+    log = settings.data_dir / "logs" / "demo.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     print(
         f"Lakehouse demo: {args.days} business dates from {args.start}, data in {settings.data_dir}"
     )
-    if log:
-        log.parent.mkdir(parents=True, exist_ok=True)
+    if not args.verbose:
         print(f"Full logs: {log} (make demo VERBOSE=1 prints them here)")
-    run_days(args.start, args.days, instance, log)
-    run_churn_model(last, instance, log)
+    # The runs' output goes where the daemon that runs them writes: the log, or this terminal
+    # (with `make dev` running, its daemon runs them and prints there).
+    server = QueueServer(log, to_terminal=args.verbose)
+    with dg.DagsterInstance.get() as instance:
+        try:
+            if server.ensure():
+                print(
+                    "Started a Dagster daemon to run them (make dev's would; it stops at the end)"
+                )
+            run_days(args.start, args.days, instance, server)
+            run_churn_model(last, instance, server)
+        finally:
+            server.stop(instance)
     report(settings, args.start)
 
 

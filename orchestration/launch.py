@@ -1,4 +1,4 @@
-"""``make run_<layer>`` and ``make backfill``: launch a run the way the UI does, and wait for it.
+"""``make run_<layer>``, ``backfill``, ``maintain`` and the demo: launch runs as the UI does, and wait.
 
 ``dagster job execute`` and ``execute_in_process`` make runs with no code-location origin: they
 show under Runs but not on the job's page or the Overview timeline, and the run-failure sensor
@@ -9,7 +9,8 @@ the workspace, with the same origin as a launch from the UI (the code location `
 The queue is served by the Dagster daemon. When ``make dev`` runs, its daemon starts the run; when
 none is alive, this command starts one for the time of the run (its log goes to
 ``<data>/logs/daemon.log``), so a failed run is also recorded by the failure sensor before it
-exits. One run covers the whole date range: the assets' backfill policy is a single run.
+exits. One run covers the whole date range: the assets' backfill policy is a single run. A job
+without partitions (``table_maintenance_job``) is launched with no dates.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +48,10 @@ ACTIVE = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
 def partition_tags(start: date, end: date) -> dict[str, str]:
@@ -83,8 +89,9 @@ class QueueServer:
     stays queued asks again (``ensure``) and starts one then.
     """
 
-    def __init__(self, log: Path) -> None:
-        self.log = log
+    def __init__(self, log: Path, to_terminal: bool = False) -> None:
+        self.log = log  # the Dagster commands' output, and the daemon's unless to_terminal
+        self.to_terminal = to_terminal
         self.daemon: subprocess.Popen | None = None
 
     def ensure(self) -> str | None:
@@ -95,8 +102,8 @@ class QueueServer:
             self.daemon = subprocess.Popen(
                 [str(BIN / "dagster-daemon"), "run"],
                 cwd=REPO_ROOT,
-                stdout=out,
-                stderr=out,
+                stdout=None if self.to_terminal else out,
+                stderr=None if self.to_terminal else out,
                 start_new_session=True,  # its own process group: stopped as one below
             )
         return f"started a Dagster daemon for this run (log: {self.log})"
@@ -123,8 +130,13 @@ class QueueServer:
         dagster_cli("dagster-daemon", "wipe", log=self.log)
 
 
-def wait_for(instance: dg.DagsterInstance, run_id: str, server: QueueServer) -> dg.DagsterRun:
-    """Poll the run until it finishes, printing each status it passes through."""
+def wait_for(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    server: QueueServer,
+    on_status: Callable[[str], None] = say,
+) -> dg.DagsterRun:
+    """Poll the run until it finishes, telling ``on_status`` each status it passes through."""
     seen = None
     started = last_check = time.monotonic()
     while True:
@@ -133,14 +145,26 @@ def wait_for(instance: dg.DagsterInstance, run_id: str, server: QueueServer) -> 
             raise RuntimeError(f"run {run_id} is not in the instance {instance.root_directory}")
         if run.status != seen:
             seen = run.status
-            print(f"  {time.monotonic() - started:6.0f}s  {seen.value.lower()}", flush=True)
+            on_status(f"  {time.monotonic() - started:6.0f}s  {seen.value.lower()}")
         if run.is_finished:
             return run
         if run.status == dg.DagsterRunStatus.QUEUED and time.monotonic() - last_check > 30:
             last_check = time.monotonic()
             if message := server.ensure():
-                print(f"          no daemon served the queue: {message}", flush=True)
+                on_status(f"          no daemon served the queue: {message}")
         time.sleep(POLL_SECONDS)
+
+
+def failure_explained(instance: dg.DagsterInstance, run_id: str) -> str:
+    """What failed and what to do next, once the failure sensor recorded the run (before the
+    daemon that runs the sensor is stopped)."""
+    record = failure_record(instance, run_id)
+    if not record:
+        return "the failure sensor did not record it in time: read the run's logs in the UI"
+    return (
+        f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}\n"
+        f"next: {record['next_steps']}"
+    )
 
 
 def failure_record(instance: dg.DagsterInstance, run_id: str) -> dict | None:
@@ -154,62 +178,77 @@ def failure_record(instance: dg.DagsterInstance, run_id: str) -> dict | None:
     return None
 
 
-def launch(job: str, start: date, end: date) -> int:
-    """Launch ``job`` for the dates ``start``..``end`` as one run, wait for it, return an exit code."""
-    if problem := outside_partitions([start.isoformat(), end.isoformat()]):
-        print(problem, file=sys.stderr)
-        return 2
-    if end < start:
-        print(f"the range ends ({end}) before it starts ({start})", file=sys.stderr)
-        return 2
+def launch_run(
+    instance: dg.DagsterInstance,
+    server: QueueServer,
+    job: str,
+    tags: dict[str, str],
+    log: Path,
+    *,
+    run_config: dict | None = None,
+    on_status: Callable[[str], None] = say,
+) -> dg.DagsterRun | None:
+    """Launch ``job`` through the workspace, as the UI does, and wait for it to finish.
+
+    None if the launch itself failed (its reason is in ``log``); ``on_status`` gets each status.
+    """
+    run_id = str(uuid.uuid4())
+    args = ["dagster", "job", "launch", "-j", job, "--run-id", run_id, "--tags", json.dumps(tags)]
+    if run_config:
+        args += ["--config-json", json.dumps(run_config)]
+    if dagster_cli(*args, log=log).returncode != 0:
+        return None
+    on_status(f"{job}: run {run_id}")
+    return wait_for(instance, run_id, server, on_status)
+
+
+def launch(job: str, start: date | None, end: date | None) -> int:
+    """Launch ``job`` as one run, for the dates ``start``..``end`` when given (a partitioned job),
+    wait for it, and return an exit code."""
+    tags, dates = {}, "all its assets"
+    if start is not None:
+        end = end or start
+        if problem := outside_partitions([start.isoformat(), end.isoformat()]):
+            print(problem, file=sys.stderr)
+            return 2
+        if end < start:
+            print(f"the range ends ({end}) before it starts ({start})", file=sys.stderr)
+            return 2
+        tags, dates = partition_tags(start, end), f"{start}" if start == end else f"{start}..{end}"
     settings = Settings.from_env()
     log = settings.data_dir / "logs" / "daemon.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    run_id = str(uuid.uuid4())
-    dates = f"{start}" if start == end else f"{start}..{end}"
     server = QueueServer(log)
     with dg.DagsterInstance.get() as instance:
         try:
             served = server.ensure() or "the running Dagster daemon (make dev) serves it"
-            launched = dagster_cli(
-                "dagster",
-                "job",
-                "launch",
-                "-j",
-                job,
-                "--run-id",
-                run_id,
-                "--tags",
-                json.dumps(partition_tags(start, end)),
-                log=log,
-            )
-            if launched.returncode != 0:
+            print(f"{job} for {dates}; {served}", flush=True)
+            run = launch_run(instance, server, job, tags, log)
+            if run is None:
                 print(f"could not launch {job}: see {log}", file=sys.stderr)
                 return 1
-            print(f"{job} for {dates}: run {run_id}; {served}", flush=True)
-            run = wait_for(instance, run_id, server)
             if run.status == dg.DagsterRunStatus.SUCCESS:
-                print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run_id[:8]}")
+                print(f"{job} for {dates} succeeded. In the UI (make dev): Runs > {run.run_id[:8]}")
                 return 0
-            record = failure_record(instance, run_id)
+            explained = failure_explained(instance, run.run_id)
         finally:
             server.stop(instance)
-    print(f"{job} for {dates} ended {run.status.value.lower()}: run {run_id}", file=sys.stderr)
-    if record:
-        print(f"failed in {', '.join(record['failed_steps']) or 'the run'}: {record['error']}")
-        print(f"next: {record['next_steps']}")
-    else:
-        print("the failure sensor did not record it in time: read the run's logs in the UI")
+    print(f"{job} for {dates} ended {run.status.value.lower()}: run {run.run_id}", file=sys.stderr)
+    print(explained)
     return 1
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", required=True, help="e.g. lakehouse_job, gold_job")
-    parser.add_argument("--start", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--job", required=True, help="e.g. lakehouse_job, table_maintenance_job")
+    parser.add_argument(
+        "--start", type=date.fromisoformat, help="YYYY-MM-DD (partitioned jobs; default: none)"
+    )
     parser.add_argument("--end", type=date.fromisoformat, help="YYYY-MM-DD (default: --start)")
     args = parser.parse_args(argv)
-    sys.exit(launch(args.job, args.start, args.end or args.start))
+    if args.end and not args.start:
+        parser.error("--end needs --start")
+    sys.exit(launch(args.job, args.start, args.end))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 
 from lakehouse.paths import REPO_ROOT
@@ -172,3 +173,41 @@ def test_make_dev_refuses_a_busy_port_instead_of_moving(lakehouse_env):
     assert done.returncode != 0
     assert f"port {port} is taken" in done.stderr
     assert "DAGSTER_PORT=" in done.stderr  # says how to choose another
+
+
+# Only a guard against a hang: dagster dev itself waits up to 60 s for each of its children
+# (dagster/_cli/dev.py, _SUBPROCESS_WAIT_TIMEOUT), its daemon up to 30 s per daemon thread
+# (dagster/_daemon/controller.py, __exit__).
+HANG_GUARD_SECONDS = 300
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_make_dev_leaves_no_process(lakehouse_env, tmp_path):
+    """Ctrl-C sends SIGINT to the terminal's foreground process group; so does this test, once
+    the UI answers. Every process of make dev's tree (make, uv, dagster dev, the webserver, the
+    daemon, the code servers), recorded while it served, must be gone once make has exited."""
+    port = free_port()
+    log = tmp_path / "dev.log"
+    with log.open("w") as out:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "dev", f"DAGSTER_PORT={port}"],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+    try:
+        wait_until_answers(make, f"http://127.0.0.1:{port}/server_info", log)
+        tree = [psutil.Process(make.pid), *psutil.Process(make.pid).children(recursive=True)]
+        commands = {p.pid: " ".join(p.cmdline()) for p in tree}
+        assert any("dagster_webserver" in c for c in commands.values()), commands
+        assert any("dagster._daemon" in c for c in commands.values()), commands
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(timeout=HANG_GUARD_SECONDS)
+        _, alive = psutil.wait_procs(tree, timeout=HANG_GUARD_SECONDS)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()
+    left = {p.pid: commands[p.pid] for p in alive}
+    assert left == {}, f"left running after Ctrl-C: {left}\n{log.read_text()[-3000:]}"

@@ -13,6 +13,7 @@ from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.layers import HEALTH_NAMESPACE, ML_NAMESPACE, Layer
 from orchestration.defs.dbt.project import dbt_project
+from orchestration.defs.dbt.translator import LayerTranslator
 from orchestration.defs.landing.assets import landed_tables
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -56,7 +57,24 @@ def test_raw_assets_are_the_dlt_tables(defs):
     raw = {k for k in graph_shape(defs) if k.startswith("raw/")}
     # the example contract file (contracts/partners.yml) shows in the graph
     assert "partners_stores" in landing_tables()
-    assert raw == {f"raw/{t}" for t in {*SHOP_TABLES, *landing_tables()}}
+    # landed tables are named <source>_<table>; the shop's keys say their source the same way
+    shop = {f"raw/shop_{t}" for t in SHOP_TABLES}
+    assert raw == shop | {f"raw/{t}" for t in landing_tables()}
+
+
+def test_no_two_assets_share_the_name_the_ui_shows(defs):
+    """The UI's graph and catalog name an asset by the last part of its key: raw/orders and
+    silver/orders both showed as "orders". Each name must say which asset it is."""
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    by_name: dict[str, list[str]] = {}
+    for key in keys:
+        by_name.setdefault(key.path[-1], []).append(key.to_user_string())
+    assert len(keys) > 20
+    assert {name: ks for name, ks in by_name.items() if len(ks) > 1} == {}
+    # the raw assets keep their table's name for what the UI shows as Storage
+    graph = defs.resolve_asset_graph()
+    orders = graph.get(dg.AssetKey(["raw", "shop_orders"]))
+    assert orders.metadata["dagster/table_name"] == "raw.orders"
 
 
 def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
@@ -64,10 +82,8 @@ def test_every_dbt_source_is_produced_by_a_dlt_asset(defs):
     graph = defs.resolve_asset_graph()
     materializable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
     manifest = json.loads(dbt_project().manifest_path.read_text())
-    source_keys = {
-        dg.AssetKey([source["source_name"], source["name"]])
-        for source in manifest["sources"].values()
-    }
+    translator = LayerTranslator()  # the keys the dbt assets' dependencies carry
+    source_keys = {translator.get_asset_key(source) for source in manifest["sources"].values()}
     assert source_keys, "the dbt project declares no sources"
     assert source_keys <= materializable, source_keys - materializable
     # Every source is a dlt table; raw may hold tables no model reads yet (landed files).

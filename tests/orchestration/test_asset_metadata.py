@@ -9,6 +9,7 @@ import yaml
 
 from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.paths import DBT_PROJECT_DIR
+from orchestration.defs.metadata import table_name
 
 
 def raw_source_yaml() -> dict:
@@ -27,11 +28,12 @@ def test_raw_assets_are_iceberg_tables_named_and_described_as_the_dbt_source(def
             continue
         node = graph.get(key)
         assert node.kinds == {"dlt", "iceberg"}, key
-        assert node.metadata["dagster/table_name"] == f"raw.{key.path[-1]}", key
+        table = table_name(key)  # raw/shop_orders writes raw.orders
+        assert node.metadata["dagster/table_name"] == f"raw.{table}", key
         assert node.metadata["dagster/storage_kind"] == "iceberg", key
         assert node.description, f"{key} has no description"
-        if key.path[-1] in described:
-            assert " ".join(node.description.split()) == described[key.path[-1]]
+        if table in described:
+            assert " ".join(node.description.split()) == described[table]
             assert node.owners == [source["config"]["meta"]["owner"]]
 
 

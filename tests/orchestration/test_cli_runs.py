@@ -125,7 +125,7 @@ def test_backfill_is_one_run_on_the_job_page_with_its_partitions(webserver, lake
     assert tags["dagster/asset_partition_range_start"] == "2024-01-01"
     assert tags["dagster/asset_partition_range_end"] == "2024-01-02"
 
-    raw = graphql(webserver, ASSET % '["raw", "orders"]')["assetNodeOrError"]
+    raw = graphql(webserver, ASSET % '["raw", "shop_orders"]')["assetNodeOrError"]
     assert sorted(raw["kinds"]) == ["dlt", "iceberg"]
     assert raw["description"].startswith("Order status change log")
     assert {"label": "dagster/table_name", "text": "raw.orders"} in raw["metadataEntries"]
@@ -152,3 +152,32 @@ def test_a_failed_command_line_run_is_recorded_by_the_failure_sensor(lakehouse_e
         (run.run_id, "bronze_job", "2024-01-01")
     ]
     assert "next:" in failed.stdout
+
+
+def test_make_maintain_is_a_launched_run_of_the_unpartitioned_job(lakehouse_env):
+    """table_maintenance_job has no partitions: the launcher runs it with no dates."""
+    done = make("maintain")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+    assert run.job_name == "table_maintenance_job"
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.remote_job_origin.location_name == LOCATION  # on the job page and the timeline
+    assert not any(tag.startswith("dagster/partition") for tag in run.tags)
+
+
+def test_the_demos_runs_are_launched_runs_of_their_jobs(lakehouse_env):
+    """make demo's runs are the launcher's: on the job pages, with their dates, not in-process."""
+    done = make("demo", "DAYS=1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(done.stdout.splitlines()) < 50, done.stdout
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+    assert sorted((r.job_name, r.tags.get("dagster/partition")) for r in runs) == [
+        ("lakehouse_job", "2024-01-01"),
+        ("ml_job", "2024-01-01"),
+    ]
+    for run in runs:
+        assert run.status == dg.DagsterRunStatus.SUCCESS, run.job_name
+        assert run.remote_job_origin.location_name == LOCATION, run.job_name
+        assert run.run_id[:8] in done.stdout  # the demo names each run it launched

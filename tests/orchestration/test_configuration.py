@@ -113,11 +113,11 @@ def test_the_raw_assets_read_no_dbt_manifest_when_imported_or_run() -> None:
 def test_the_loaded_raw_assets_carry_the_dbt_source_docs() -> None:
     from orchestration.defs.dbt.project import dbt_project_manifest
     from orchestration.defs.dlt.definitions import shop_definitions
-    from orchestration.defs.metadata import raw_source_docs
+    from orchestration.defs.metadata import raw_source_docs, table_name
 
     docs = raw_source_docs(dbt_project_manifest())
     (assets,) = shop_definitions().assets
-    described = {key.path[-1]: spec.description for key, spec in assets.specs_by_key.items()}
+    described = {table_name(key): spec.description for key, spec in assets.specs_by_key.items()}
     assert described, "no raw asset"
     for table, description in described.items():
         assert description == (docs[table]["description"] or description), table

@@ -22,6 +22,7 @@ from lakehouse.catalog import get_catalog
 from lakehouse.settings import Settings
 from orchestration.defs.dlt.assets import build_shop_assets
 from orchestration.defs.dlt.retries import is_transient
+from orchestration.defs.metadata import table_name
 from orchestration.defs.monitoring.checks import (
     CHECK_NAME,
     build_raw_table_checks,
@@ -171,7 +172,7 @@ def test_checks_run_with_the_raw_assets(lakehouse_env: Settings) -> None:
             instance=instance,
         )
     evaluations = result.get_asset_check_evaluations()
-    assert {e.asset_key.path[-1] for e in evaluations} == set(TABLES)
+    assert {table_name(e.asset_key) for e in evaluations} == set(TABLES)
     assert all(e.passed and e.check_name == CHECK_NAME for e in evaluations)
 
 

@@ -53,13 +53,15 @@ def test_job_compacts_every_table_and_records_health(catalog: Catalog) -> None:
         o.asset_key.to_user_string(): o.metadata
         for o in result.asset_observations_for_node("maintain_iceberg_tables")
     }
-    assert set(observed) == {"raw/orders", "gold/daily_revenue"}
+    # raw.orders is observed on its asset, raw/shop_orders
+    tables = {"raw/shop_orders": "raw.orders", "gold/daily_revenue": "gold.daily_revenue"}
+    assert set(observed) == set(tables)
     for name, metadata in observed.items():
         assert metadata["data_files_before"].value == DAYS, name
         assert metadata["data_files_after"].value == 1, name
         assert metadata["records_after"].value == DAYS * 10, name
         assert metadata["snapshots_after"].value == DAYS + 2, name  # young: none expired yet
-        table = catalog.load_table(name.replace("/", "."))
+        table = catalog.load_table(tables[name])
         ids = sorted(table.scan().to_arrow()["id"].to_pylist())
         assert ids == sorted(day * 10 + i for day in range(DAYS) for i in range(10)), name
 
@@ -83,7 +85,7 @@ def test_a_broken_table_fails_the_run_after_the_others_are_maintained(catalog: C
 
 def test_health_check_warns_on_too_many_small_files(catalog: Catalog) -> None:
     load_daily(catalog, "raw.orders", days=MAX_SMALL_FILES + 1)
-    key = dg.AssetKey(["raw", "orders"])
+    key = dg.AssetKey(["raw", "shop_orders"])  # the asset of raw.orders
 
     result = health_result(catalog, key, lambda _: DEFAULT_POLICY)
 
@@ -111,11 +113,11 @@ def test_health_checks_run_with_the_build_of_their_asset(defs) -> None:
         for k in graph.get_all_asset_keys()
         if any(c.name == CHECK_NAME for c in graph.get(k).check_keys)
     }
-    assert {"raw/orders", "silver/dim_customer", "gold/fct_orders"} <= checked
+    assert {"raw/shop_orders", "silver/dim_customer", "gold/fct_orders"} <= checked
     assert not any(k.startswith("bronze/") for k in checked)  # views: no files of their own
     job = defs.resolve_job_def("lakehouse_job")
     assert (
-        dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), CHECK_NAME)
+        dg.AssetCheckKey(dg.AssetKey(["raw", "shop_orders"]), CHECK_NAME)
         in job.asset_layer.asset_graph.asset_check_keys
     )
 

@@ -23,6 +23,7 @@ from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
 from orchestration.defs.dbt.inputs import INPUTS_KEY
+from orchestration.defs.metadata import raw_asset_key
 from tests.orchestration.conftest import embedded_lakehouse
 
 pytestmark = pytest.mark.slow
@@ -129,7 +130,7 @@ def test_backfill_loads_its_dates_in_groups_of_loads(backfilled):
     snapshots = get_catalog(settings).load_table("raw.order_items").snapshots()
     assert len(snapshots) == 2
     for name in RAW_TABLES:
-        event = instance.get_latest_materialization_event(dg.AssetKey(["raw", name]))
+        event = instance.get_latest_materialization_event(raw_asset_key(name))
         metadata = event.asset_materialization.metadata
         assert metadata["rows_loaded"].value == sum(expected[name].values()), name
         assert metadata["business_dates"].value == f"{DAYS[0]}..{DAYS[-1]}"
@@ -160,6 +161,30 @@ def test_every_layer_has_rows(backfilled):
         conn.close()
     for layer in Layer:
         assert counts[layer] and all(n > 0 for n in counts[layer].values()), layer
+
+
+def test_every_dbt_model_materialization_carries_its_row_count(defs, backfilled):
+    """dagster/row_count of each model's latest materialization (tables, incremental models and
+    views alike) equals a count(*) of what dbt built, taken here on a connection of its own."""
+    settings, instance = backfilled
+    graph = defs.resolve_asset_graph()
+    models = [
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name in {Layer.BRONZE.value, Layer.SILVER.value, Layer.GOLD.value}
+    ]
+    assert len(models) > 15
+    conn = connect(settings.duckdb_path, get_catalog(settings))
+    try:
+        for key in models:
+            layer, name = key.path
+            expected = conn.execute(f'select count(*) from {layer}."{name}"').fetchone()[0]
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None, key
+            metadata = event.asset_materialization.metadata
+            assert metadata["dagster/row_count"].value == expected, key
+    finally:
+        conn.close()
 
 
 def test_rerun_duplicates_nothing_and_next_day_adds_exactly_one_day(defs, backfilled):

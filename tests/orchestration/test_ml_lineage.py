@@ -27,7 +27,9 @@ def test_scores_descend_from_raw_through_the_features_and_the_model(defs) -> Non
     assert graph.get(SCORES).parent_keys == {EVALUATION, FEATURES}
     upstream = ancestors(graph, SCORES)
     assert {TRAINING, FEATURES} <= upstream
-    assert {dg.AssetKey(["raw", t]) for t in ("orders", "customers", "order_items")} <= upstream
+    assert {
+        dg.AssetKey(["raw", f"shop_{t}"]) for t in ("orders", "customers", "order_items")
+    } <= upstream
     # The gate blocks what follows it; drift only warns.
     checks = {key.name: key for key in graph.asset_check_keys}
     assert graph.get_check_spec(checks["champion_promotion"]).blocking

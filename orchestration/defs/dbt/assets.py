@@ -15,8 +15,10 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from lakehouse.catalog import get_catalog
 from lakehouse.publish import publish_build
+from lakehouse.settings import Profile
 from orchestration.defs.dbt.inputs import INPUTS_KEY, built_on, fingerprint
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
+from orchestration.defs.dbt.row_counts import counted_stream
 from orchestration.defs.dbt.translator import LayerTranslator
 from orchestration.partitions import (
     business_date_partitions,
@@ -72,7 +74,8 @@ def dbt_build(
     lakehouse: LakehouseResource,
     extra_args: list[str],
 ) -> Iterator[Any]:
-    """``dbt build`` of the step's selection, streamed as Dagster events (raises if dbt fails)."""
+    """``dbt build`` of the step's selection as Dagster events with row counts (raises if dbt
+    fails)."""
     # Run artifacts and logs go to the data folder, not into the project: one folder per target,
     # reused by every run (runs of the embedded default are serialized; cluster runs are pods).
     settings = lakehouse.settings()
@@ -89,7 +92,9 @@ def dbt_build(
         "buildable",
         *extra_args,
     ]
-    yield from dbt.cli(args, context=context, target_path=run_dir / "target").stream()
+    invocation = dbt.cli(args, context=context, target_path=run_dir / "target")
+    local = settings.profile is Profile.LOCAL
+    yield from counted_stream(invocation, settings.duckdb_path if local else None)
 
 
 def publish(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:

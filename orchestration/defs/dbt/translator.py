@@ -30,8 +30,9 @@ def is_incremental(dbt_resource_props: Mapping[str, Any]) -> bool:
 class LayerTranslator(DagsterDbtTranslator):
     """Models are keyed by the schema they build into (bronze/silver/gold), read from the manifest.
 
-    Sources keep dagster-dbt's default key ``[source_name, table]`` = ``raw/<table>``, exactly the
-    key of the dlt asset that loads the table, so the graph is one piece. Owners come from the
+    Sources take dagster-dbt's default: the key in their ``meta.dagster.asset_key``
+    (``raw/shop_<table>``, in ``__sources.yml``), exactly the key of the dlt asset that loads the
+    table, so the graph is one piece. Owners come from the
     models' ``meta.dagster.owners`` (set per layer in ``dbt_project.yml``), dagster-dbt's default.
     """
 

@@ -15,7 +15,7 @@ from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
 from orchestration.defs.dlt.retries import retry_transient_errors
 from orchestration.defs.dlt.translator import RawTranslator
-from orchestration.defs.metadata import raw_table_metadata
+from orchestration.defs.metadata import raw_table_metadata, table_name
 from orchestration.partitions import (
     business_date_partitions,
     business_dates,
@@ -140,6 +140,6 @@ def load_shop(
                 **metadata,
                 "rows_loaded": dg.MetadataValue.int(rows_by_key[key]),
                 "business_dates": dg.MetadataValue.text(f"{days[0]}..{days[-1]}"),
-                **raw_table_metadata(catalog, key.path[-1]),
+                **raw_table_metadata(catalog, table_name(key)),
             },
         )

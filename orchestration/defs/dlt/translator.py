@@ -1,4 +1,5 @@
-"""Asset keys for dlt resources: ``raw/<table>``, the same keys as the dbt sources on ``raw``."""
+"""Asset keys for dlt resources: ``raw/<source>_<table>``, the same keys as the dbt sources on
+``raw``."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from lakehouse.layers import Layer
-from orchestration.defs.metadata import raw_table_attributes
+from orchestration.defs.metadata import raw_table_attributes, source_table_key
 
 
 @dataclass
 class RawTranslator(DagsterDltTranslator):
     """dagster-dlt's default key is ``dlt_<source>_<resource>`` with a phantom upstream asset;
-    keying tables by the namespace they land in makes the dbt sources on ``raw`` their
-    downstreams, so ingestion and transformation form one graph.
+    keying tables by the namespace they land in (``source_table_key``: ``raw/shop_orders``)
+    makes the dbt sources on ``raw`` their downstreams, so ingestion and transformation form one
+    graph.
 
     dagster-dlt also names the table without its namespace and adds the destination
     (``filesystem``) as a kind; the raw tables are Iceberg tables ``raw.<table>``, described and
@@ -35,7 +37,7 @@ class RawTranslator(DagsterDltTranslator):
         docs = self.source_docs.get(table, {})
         attributes = raw_table_attributes(table)
         return spec.replace_attributes(
-            key=dg.AssetKey([Layer.RAW.value, table]),
+            key=source_table_key(data.resource.source_name, table),
             deps=[],
             group_name=Layer.RAW.value,
             kinds=attributes["kinds"],

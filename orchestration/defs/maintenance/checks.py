@@ -22,14 +22,15 @@ from lakehouse.catalog import get_catalog
 from lakehouse.maintenance.catalog_policies import policy_source
 from lakehouse.maintenance.health import table_health
 from lakehouse.maintenance.policy import PolicyFor
+from orchestration.defs.metadata import iceberg_identifier
 from orchestration.resources import LakehouseResource
 
 CHECK_NAME = "iceberg_table_health"
 
 
 def health_result(catalog: Catalog, key: dg.AssetKey, policy_for: PolicyFor) -> dg.AssetCheckResult:
-    """The check result of the Iceberg table named by ``key`` (``<namespace>/<table>``)."""
-    identifier = ".".join(key.path)
+    """The check result of the Iceberg table the asset ``key`` writes (``iceberg_identifier``)."""
+    identifier = iceberg_identifier(key)
     try:
         table = catalog.load_table(identifier)
     except NoSuchTableError:

@@ -20,6 +20,7 @@ from lakehouse.maintenance.run import TableReport, maintain_catalog
 from lakehouse.maintenance.settings import maintainer_settings
 from lakehouse.maintenance.trino import maintain_with_trino
 from lakehouse.settings import Profile, Settings
+from orchestration.defs.metadata import table_asset_key
 from orchestration.resources import LakehouseResource
 
 
@@ -58,7 +59,7 @@ def observation(report: TableReport) -> dg.AssetObservation:
     if report.expiry is not None:
         metadata["snapshots_expired"] = report.expiry.expired
         metadata["tags_removed"] = ", ".join(report.expiry.tags_removed) or "none"
-    return dg.AssetObservation(asset_key=dg.AssetKey(report.table.split(".")), metadata=metadata)
+    return dg.AssetObservation(asset_key=table_asset_key(report.table), metadata=metadata)
 
 
 @dg.job(description="Nightly Iceberg table maintenance (compaction, snapshot expiry, orphans).")

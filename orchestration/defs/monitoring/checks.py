@@ -21,6 +21,7 @@ from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES
 from lakehouse.catalog import get_catalog, table_identifier
 from lakehouse.layers import Layer
+from orchestration.defs.metadata import raw_asset_key, table_name
 from orchestration.resources import LakehouseResource
 
 CHECK_NAME = "raw_table_health"
@@ -42,7 +43,7 @@ def table_health(
     catalog: Catalog, table: str, now: float | None = None, quarantined: int | None = None
 ) -> dg.AssetCheckResult:
     """The check result of raw ``table``; ``quarantined`` is given for landed tables only."""
-    key = dg.AssetKey([Layer.RAW.value, table])
+    key = raw_asset_key(table)
     try:
         snapshot = catalog.load_table(table_identifier(Layer.RAW, table)).current_snapshot()
     except NoSuchTableError:
@@ -60,7 +61,7 @@ def table_health(
                 f"nothing landed in raw.{table} yet: files for it go under the landing folder "
                 "(ingestion/landing/README.md)"
                 if landed
-                else f"raw.{table} has no data: materialize raw/{table} for a business date."
+                else f"raw.{table} has no data: materialize {key.to_user_string()} for a business date."
             ),
             metadata={"row_count": 0},
         )
@@ -96,7 +97,7 @@ def build_raw_table_checks(landed: Sequence[str]) -> dg.AssetChecksDefinition:
     specs = [
         dg.AssetCheckSpec(
             CHECK_NAME,
-            asset=dg.AssetKey([Layer.RAW.value, table]),
+            asset=raw_asset_key(table),
             description="Rows present and loaded within the last day and a half"
             + (", nothing quarantined." if table in landed_set else "."),
         )
@@ -108,7 +109,7 @@ def build_raw_table_checks(landed: Sequence[str]) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
         catalog = get_catalog(lakehouse.settings())
-        tables = [key.asset_key.path[-1] for key in context.selected_asset_check_keys]
+        tables = [table_name(key.asset_key) for key in context.selected_asset_check_keys]
         counts = quarantined_by_table(catalog) if landed_set.intersection(tables) else Counter()
         for table in tables:
             quarantined = counts[table] if table in landed_set else None
