@@ -3,7 +3,7 @@ catalog on both profiles, so every engine reads them (DuckDB on the laptop, Trin
 
 - ``health.tables``: rows and last update of every raw, silver and gold table (silver and gold at
   the build the registry publishes, raw at its current snapshot), from the snapshot summaries;
-- ``health.quarantine``: rows of ``raw.quarantine`` per source, table and reason;
+- ``health.quarantined_rows``: rows of ``raw.quarantine`` per source, table and reason;
 - ``health.last_runs``: the last finished run of each job (the orchestrator hands them in).
 
 Each table is replaced whole by one ``overwrite`` (one snapshot): a re-run replaces the figures,
@@ -51,7 +51,7 @@ RUNS_SCHEMA = Schema(
     NestedField(5, "run_id", StringType(), required=True),
     NestedField(6, "measured_at", TimestampType(), required=True),
 )
-SCHEMAS = {"tables": TABLES_SCHEMA, "quarantine": QUARANTINE_SCHEMA, "last_runs": RUNS_SCHEMA}
+SCHEMAS = {"tables": TABLES_SCHEMA, "quarantined_rows": QUARANTINE_SCHEMA, "last_runs": RUNS_SCHEMA}
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def measure(
     measured_at = measured_at or datetime.now(UTC)
     figures = {
         "tables": table_figures(catalog, measured_at),
-        "quarantine": quarantine_figures(catalog, measured_at),
+        "quarantined_rows": quarantine_figures(catalog, measured_at),
         "last_runs": run_figures(runs, measured_at),
     }
     return write_figures(catalog, figures)

@@ -129,7 +129,7 @@ def test_only_raw_and_incremental_models_are_partitioned(defs):
     # The data-health figures: measured after every gold model, whole, like the gold marts.
     health = {k: v for k, v in shape.items() if v["group"] == HEALTH_NAMESPACE}
     gold = {key for key in models if key.startswith("gold/")}
-    assert set(health) == {"health/tables", "health/quarantine", "health/last_runs"}
+    assert set(health) == {"health/tables", "health/quarantined_rows", "health/last_runs"}
     assert all(set(v["deps"]) == gold | {"raw/quarantine"} for v in health.values())
     for key, node in shape.items():
         if key in ml:

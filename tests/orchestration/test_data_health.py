@@ -117,7 +117,7 @@ def test_the_figures_equal_what_the_tables_hold(lakehouse) -> None:
         expected_quarantine[key] = expected_quarantine.get(key, 0) + 1
     quarantine = {
         (r["source"], r["table_name"], r["reason"]): r["quarantined_rows"]
-        for r in rows(catalog, "health.quarantine")
+        for r in rows(catalog, "health.quarantined_rows")
     }
     assert quarantine == expected_quarantine
 
@@ -157,19 +157,19 @@ HOLD_FILE = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', 
 def test_a_rerun_replaces_the_figures_and_the_views_follow(lakehouse) -> None:
     settings, instance, catalog = lakehouse
     materialize_health(settings, instance)
-    first = len(catalog.load_table("health.quarantine").snapshots())
+    first = len(catalog.load_table("health.quarantined_rows").snapshots())
     with pipeline_file_held(settings):  # the views never wait on, or take, the pipeline's lock
         assert materialize_health(settings, instance).success
-    table = catalog.load_table("health.quarantine")
+    table = catalog.load_table("health.quarantined_rows")
     assert len(table.snapshots()) > first  # written again ...
-    assert len(rows(catalog, "health.quarantine")) == 3  # ... and replaced, not appended
+    assert len(rows(catalog, "health.quarantined_rows")) == 3  # ... and replaced, not appended
 
     # The laptop's views file was rebuilt by the asset: it shows the figures just written.
     with duckdb.connect(str(views.views_path(settings)), read_only=True) as conn:
         load_extensions(conn)
         shown = conn.execute(
             "select sum(quarantined_rows), (select row_count from health.tables "
-            "where table_name = 'daily_revenue') from health.quarantine"
+            "where table_name = 'daily_revenue') from health.quarantined_rows"
         ).fetchone()
     assert shown == (len(QUARANTINED), 2)
     assert not [p for p in views.views_path(settings).parent.iterdir() if p.name.startswith(".")]

@@ -28,7 +28,7 @@ RUNS_LOOKED_AT = 500  # newest first; a job with no finished run among them is n
 DESCRIPTIONS = {
     "tables": "Rows and last update of every raw, silver and gold table (silver and gold at "
     "their published build).",
-    "quarantine": "Rows of raw.quarantine per source, table and reason.",
+    "quarantined_rows": "Rows of raw.quarantine per source, table and reason.",
     "last_runs": "The last finished run of each job (the run writing it is not finished yet, "
     "so it shows from the next one).",
 }
