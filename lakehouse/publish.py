@@ -41,11 +41,12 @@ from lakehouse.settings import Profile, Settings
 log = logging.getLogger(__name__)
 
 BUILD_ID_PROPERTY = "lakehouse.build-id"
+BUILD_TAG_PREFIX = "build-"  # maintenance ages these tags out (lakehouse/maintenance/expire.py)
 
 
 def build_tag(build_id: str, when: datetime) -> str:
     """The tag of a published build: ``build-<UTC date>-<first 8 characters of the run id>``."""
-    return f"build-{when:%Y-%m-%d}-{build_id[:8]}"
+    return f"{BUILD_TAG_PREFIX}{when:%Y-%m-%d}-{build_id[:8]}"
 
 
 def published_tables(asset_paths: Iterable[Sequence[str]]) -> list[tuple[Layer, str]]:
