@@ -22,7 +22,7 @@ from lakehouse.maintenance.health import TableHealth, table_health
 from lakehouse.maintenance.orphans import SweepResult, is_local, remove_orphans
 from lakehouse.maintenance.policy import PolicyFor
 from lakehouse.maintenance.tables import catalog_tables
-from lakehouse.registry import current_records
+from lakehouse.registry import published_snapshots
 
 KeepSnapshot = Callable[[Snapshot], bool]
 
@@ -54,7 +54,7 @@ def maintain_catalog(
     """Maintain every table of ``catalog``; one report per table, failures included."""
     tables = list(catalog_tables(catalog))
     locations = [table.location() for _, table in tables]
-    published = {name: r.snapshot_id for name, r in current_records(catalog).items()}
+    published = published_snapshots(catalog)
     reports = []
     for name, table in tables:
         before = None
