@@ -37,7 +37,8 @@ def test_raw_assets_are_iceberg_tables_named_and_described_as_the_dbt_source(def
 
 def test_dbt_assets_have_owners_and_only_serializable_metadata(defs):
     graph = defs.resolve_asset_graph()
-    dbt_keys = [k for k in graph.get_all_asset_keys() if k.path[0] != "raw"]
+    dbt_layers = {"bronze", "silver", "gold"}
+    dbt_keys = [k for k in graph.get_all_asset_keys() if k.path[0] in dbt_layers]
     assert len(dbt_keys) >= 15
     for key in dbt_keys:
         node = graph.get(key)

@@ -22,6 +22,7 @@ from lakehouse.layers import PUBLISH_NAMESPACE, PUBLISHED_LAYERS
 from lakehouse.publish import publish_build
 from orchestration.defs.dbt.assets import incremental_dbt_assets, lakehouse_dbt_assets
 from orchestration.defs.dbt.translator import FOLLOW_DEPENDENCIES
+from orchestration.partitions import single_run_backfill
 from orchestration.resources import LakehouseResource
 
 PUBLISH_KEY = dg.AssetKey([PUBLISH_NAMESPACE, "builds"])
@@ -60,6 +61,7 @@ def built_by_run(
     deps=published_model_keys(),
     group_name=PUBLISH_NAMESPACE,
     automation_condition=FOLLOW_DEPENDENCIES,
+    backfill_policy=single_run_backfill,  # a backfill of a range is one run, one publish
     output_required=False,
     kinds={"iceberg"},
     owners=["team:data-engineering"],
