@@ -193,10 +193,11 @@ def test_build_tags_age_out_and_what_readers_need_stays(lakehouse_env: Settings)
     the newest build tags stay, the published build and every remaining tag still read, with the
     rows each build wrote (pyiceberg's own tables, snapshots and files after expiry and sweep)."""
     builds, keep = 30, DEFAULT_POLICY.min_build_tags_to_keep
-    tags = []
+    tags, published_at = [], []
     for day in range(builds):
         build(lakehouse_env, f"create or replace table gold.revenue as select {day} as day")
         tags.append(publish_build(lakehouse_env, f"run-{day:02d}", [["gold", "revenue"]]).tag)
+        published_at.append(datetime.now(UTC))
     catalog = get_catalog(lakehouse_env)
     assert set(tags) <= set(catalog.load_table("gold.revenue").refs())
     later = datetime.now(UTC) + timedelta(days=60)
@@ -213,6 +214,9 @@ def test_build_tags_age_out_and_what_readers_need_stays(lakehouse_env: Settings)
         assert lakehouse.read("gold.revenue", as_of=tags[day]).to_pylist() == [{"day": day}]
     with pytest.raises(ReadError, match="no tag or branch"):
         lakehouse.read("gold.revenue", as_of=tags[0])
+    with pytest.raises(ReadError, match=rf"\({tags[0]}\) has expired; tags left: build-"):
+        lakehouse.read("gold.revenue", as_of=published_at[0])
+    assert lakehouse.read("gold.revenue", as_of=published_at[-1]).to_pylist() == [{"day": 29}]
 
 
 def tag_of(settings: Settings, snapshot_id: int) -> str:
