@@ -1,21 +1,21 @@
 """Write-audit-publish: a dbt build whose blocking tests passed becomes Iceberg snapshots.
 
 dbt writes and tests in the engine's own working copy (the DuckDB file on the embedded default,
-the ``<layer>_staging`` schemas on the cluster); consumers never read that copy. Only after
-``dbt build`` succeeded (every error-severity test passed: dagster-dbt's stream raises otherwise)
-is each built silver/gold table published, in two steps:
+the ``<layer>_staging`` schemas on the cluster); consumers never read that copy. Only after every
+dbt step of a run succeeded (every error-severity test passed: dagster-dbt's stream raises
+otherwise) does the run's publish step (``orchestration/defs/dbt/publish.py``) publish all the
+silver/gold tables the run built, in two steps:
 
 1. each table gets one new snapshot (an overwrite carrying the build id in its summary) and the
    tag ``build-<date>-<run>``;
 2. one append to the build registry (``publish.builds``) records every table's snapshot of the
-   build. That commit is the moment the build is published.
+   build. That commit is the moment the build is published: one per run, all its tables together.
 
 pyiceberg has no multi-table commit, so step 1 is table by table: an engine that reads a table's
 ``main`` branch directly can see the new snapshot of one table before another's, for the seconds
 step 1 takes. ``lakehouse.read`` and ``make sql`` resolve tables through the registry and so see
-a build whole or not at all; a run whose dbt steps publish one by one (orchestration's dbt
-assets) makes one build per step, under the same build id and tag. Re-publishing a build (a retried step) reuses each table's snapshot
-of that build id, so nothing is written twice.
+a build whole or not at all. Re-publishing a build (a retried step) reuses each table's snapshot
+of that build id and records only the tables not yet recorded, so nothing is written twice.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ from lakehouse.settings import Profile, Settings
 log = logging.getLogger(__name__)
 
 BUILD_ID_PROPERTY = "lakehouse.build-id"
+BUILD_TAG_PREFIX = "build-"  # maintenance ages these tags out (lakehouse/maintenance/expire.py)
 
 
 def build_tag(build_id: str, when: datetime) -> str:
     """The tag of a published build: ``build-<UTC date>-<first 8 characters of the run id>``."""
-    return f"build-{when:%Y-%m-%d}-{build_id[:8]}"
+    return f"{BUILD_TAG_PREFIX}{when:%Y-%m-%d}-{build_id[:8]}"
 
 
 def published_tables(asset_paths: Iterable[Sequence[str]]) -> list[tuple[Layer, str]]:

@@ -58,6 +58,11 @@ def resolve_snapshot(catalog: Catalog, table: Table, name: str, as_of: AsOf = No
     if wanted is None or isinstance(wanted, datetime):
         record = current_records(catalog, wanted).get(name)
         if record is not None:
+            if table.snapshot_by_id(record.snapshot_id) is None:  # maintenance let it go
+                raise ReadError(
+                    f"{name}: the build published then ({record.tag}) has expired; tags left: "
+                    + (", ".join(sorted(table.refs())) or "none")
+                )
             return record.snapshot_id
         if wanted is None:
             snapshot = table.current_snapshot()

@@ -84,3 +84,8 @@ def current_records(catalog: Catalog, as_of: datetime | None = None) -> dict[str
         if as_of is None or record.recorded_at <= as_of:
             latest[record.table_name] = record
     return latest
+
+
+def published_snapshots(catalog: Catalog) -> dict[str, int]:
+    """Per published table, the snapshot readers resolve now (what maintenance must keep)."""
+    return {name: record.snapshot_id for name, record in current_records(catalog).items()}

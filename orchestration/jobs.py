@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lakehouse.layers import ML_NAMESPACE, Layer
+from lakehouse.layers import ML_NAMESPACE, PUBLISH_NAMESPACE, PUBLISHED_LAYERS, Layer
 from orchestration.partitions import business_date_partitions
 
 
 def layer_job(layer: Layer) -> dg.UnresolvedAssetJobDefinition:
+    selection = dg.AssetSelection.groups(layer.value)
+    if layer in PUBLISHED_LAYERS:  # the run publishes what it built (the publish step)
+        selection = selection | dg.AssetSelection.groups(PUBLISH_NAMESPACE)
     return dg.define_asset_job(
         name=f"{layer.value}_job",
-        selection=dg.AssetSelection.groups(layer.value),
+        selection=selection,
         partitions_def=business_date_partitions,
         description=f"Materialize the {layer.value} layer for a business date.",
     )
@@ -26,7 +29,7 @@ lakehouse_job = dg.define_asset_job(
     name="lakehouse_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(ML_NAMESPACE),
     partitions_def=business_date_partitions,
-    description="The data for a business date: dlt into raw, then dbt bronze/silver/gold.",
+    description="The data for a business date: dlt into raw, dbt bronze/silver/gold, publish.",
 )
 
 

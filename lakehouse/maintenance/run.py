@@ -2,7 +2,8 @@
 
 Compaction goes first (its overwrite adds a snapshot and leaves the small files unreferenced once
 expiry lets the old snapshots go), then expiry, then the sweep of what nothing references any
-more. Each table is its own set of commits: a failure on one table is reported and the others
+more. The snapshot the build registry publishes for a table (``lakehouse.registry``) is kept,
+and so is its tag. Each table is its own set of commits: a failure on one table is reported and the others
 are still maintained; a failed commit leaves its table as it was.
 """
 
@@ -21,6 +22,7 @@ from lakehouse.maintenance.health import TableHealth, table_health
 from lakehouse.maintenance.orphans import SweepResult, is_local, remove_orphans
 from lakehouse.maintenance.policy import PolicyFor
 from lakehouse.maintenance.tables import catalog_tables
+from lakehouse.registry import published_snapshots
 
 KeepSnapshot = Callable[[Snapshot], bool]
 
@@ -52,6 +54,7 @@ def maintain_catalog(
     """Maintain every table of ``catalog``; one report per table, failures included."""
     tables = list(catalog_tables(catalog))
     locations = [table.location() for _, table in tables]
+    published = published_snapshots(catalog)
     reports = []
     for name, table in tables:
         before = None
@@ -59,7 +62,7 @@ def maintain_catalog(
             policy = policy_for(name)
             before = table_health(table, policy)
             compaction = compact(table, policy)
-            expiry = expire_snapshots(table, policy, now, keep)
+            expiry = expire_snapshots(table, policy, now, keep, published.get(name))
             # On an object store (the SQL-catalog variant) orphans are left to Trino's procedure.
             sweepable = policy.remove_orphans and is_local(table.location())
             sweep = remove_orphans(table, policy, now, locations) if sweepable else None

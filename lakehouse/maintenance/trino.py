@@ -1,48 +1,96 @@
 """The cluster's maintenance: Trino's Iceberg procedures, one statement per table and step.
 
-Statement forms from Trino's Iceberg connector documentation (``ALTER TABLE ... EXECUTE
-optimize(file_size_threshold => ...)``, ``expire_snapshots(retention_threshold => ...)``,
-``remove_orphan_files(retention_threshold => ...)``). Trino refuses retention thresholds below
+The policy (Polaris' applicable policies, ``policy.py``) maps onto Trino 480 (the pinned image)
+like this; the procedures' arguments are read from trinodb/trino,
+``plugin/trino-iceberg/src/main/java/io/trino/plugin/iceberg/procedure/*TableProcedure.java``,
+and ``retain_last`` is new in Trino 479 (``docs/src/main/sphinx/release/release-479.md``:
+"Add retain_last and clean_expired_metadata options to expire_snapshots"):
+
+=============================  ==========================================================
+policy field (Polaris key)     Trino
+=============================  ==========================================================
+compact (data-compaction       ``optimize`` runs or not
+``enable``)
+target_file_size_bytes         session property ``<catalog>.target_max_file_size`` (the
+                               writer, optimize's included, rolls files there:
+                               ``IcebergSessionProperties.java``), and ``optimize``'s
+                               ``file_size_threshold`` = a quarter of it (the project's
+                               small-file rule)
+min_input_files                none: ``optimize`` rewrites every file under the threshold;
+                               not applied, logged once per pass
+compact_manifests              ``optimize_manifests`` (no arguments)
+(metadata-compaction)
+expire_snapshots (``enable``)  ``expire_snapshots`` runs or not
+max_snapshot_age               ``expire_snapshots(retention_threshold)``
+min_snapshots_to_keep          ``expire_snapshots(retain_last)`` (at least 1; 0 omits it)
+max_tag_age,                   none in Trino: the build tags age through the catalog with
+min_build_tags_to_keep         pyiceberg first (``expire.age_build_tags``); Iceberg's
+                               ``expire_snapshots`` then keeps every tagged snapshot
+remove_orphans (``enable``)    ``remove_orphan_files`` runs or not
+orphan_min_age                 ``remove_orphan_files(retention_threshold)``
+=============================  ==========================================================
+
+The schema fields nothing applies (``locations``, ...) are dropped when the policy is read, with a
+warning (``policy.IGNORED_FIELDS``). Trino refuses retention thresholds below
 ``iceberg.expire-snapshots.min-retention`` / ``iceberg.remove-orphan-files.min-retention`` (7 days
 by default); the policy's values are passed as they are and such a refusal fails the step.
 Trino cannot be told which snapshots a pending dlt load still needs (``ingestion.pending``): in
 the cluster the exactly-once marker is protected by the retention alone, at least 7 days (Trino's
-minimum), which a pending load resumed by a later daily run stays well within.
+minimum), which a pending load resumed by a later daily run stays well within. The snapshot the
+build registry publishes keeps its tag (``age_build_tags``), so Trino's expiry keeps it too.
 No Trino can run where this project is developed: the statements are tested as text only.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyiceberg.catalog import Catalog
 
+from lakehouse.maintenance.expire import age_build_tags
 from lakehouse.maintenance.health import table_health
 from lakehouse.maintenance.policy import MaintenancePolicy, PolicyFor
 from lakehouse.maintenance.run import TableReport
 from lakehouse.maintenance.settings import DEFAULT_TRINO_CATALOG
 from lakehouse.maintenance.tables import catalog_tables
+from lakehouse.registry import published_snapshots
 from lakehouse.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def maintenance_statements(catalog: str, table: str, policy: MaintenancePolicy) -> list[str]:
-    """The statements for ``table`` (``namespace.name``), in order: compact, expire, sweep."""
+    """The statements for ``table`` (``namespace.name``), in order: compact data files, compact
+    manifests, expire snapshots, remove orphans."""
     name = ".".join(_quoted(part) for part in [catalog, *table.split(".")])
     statements = []
     if policy.compact:
+        # A catalog session property: SET SESSION <catalog>.<property> (unquoted identifiers).
+        statements.append(
+            f"SET SESSION {_plain(catalog)}.target_max_file_size = "
+            f"'{_size(policy.target_file_size_bytes)}'"
+        )
         statements.append(
             f"ALTER TABLE {name} EXECUTE optimize(file_size_threshold => "
             f"'{_size(policy.small_file_bytes)}')"
         )
+    if policy.compact_manifests:
+        statements.append(f"ALTER TABLE {name} EXECUTE optimize_manifests")
     if policy.expire_snapshots:
+        retain = (
+            f", retain_last => {policy.min_snapshots_to_keep}"
+            if policy.min_snapshots_to_keep >= 1
+            else ""
+        )
         statements.append(
             f"ALTER TABLE {name} EXECUTE expire_snapshots(retention_threshold => "
-            f"'{_duration(policy.max_snapshot_age)}')"
+            f"'{_duration(policy.max_snapshot_age)}'{retain})"
         )
     if policy.remove_orphans:
         statements.append(
@@ -66,12 +114,22 @@ def maintain_with_trino(
     """
     connect = connect or (lambda: _trino_connection(settings))
     connection = connect()
+    published = published_snapshots(catalog)
+    now = datetime.now(UTC)
     reports = []
+    unapplied: set[int] = set()
     for name, table in catalog_tables(catalog):
         before = None
         try:
             policy = policy_for(name)
             before = table_health(table, policy)
+            if policy.compact:
+                unapplied.add(policy.min_input_files)
+            # Trino has no tag ageing: it is done through the catalog, before Trino's expiry.
+            if policy.expire_snapshots and (
+                removed := age_build_tags(table, policy, now, published.get(name))
+            ):
+                log.info("%s: build tags aged out: %s", name, ", ".join(removed))
             statements = maintenance_statements(
                 settings.trino.catalog if settings.trino else DEFAULT_TRINO_CATALOG, name, policy
             )
@@ -84,6 +142,12 @@ def maintain_with_trino(
             reports.append(TableReport(name, before, error=f"{type(exc).__name__}: {exc}"))
             continue
         reports.append(TableReport(name, before, after))
+    if unapplied:
+        log.info(
+            "min_input_files (%s) not applied: Trino's optimize rewrites every file under the "
+            "threshold, with no minimum count",
+            ", ".join(str(n) for n in sorted(unapplied)),
+        )
     return reports
 
 
@@ -100,10 +164,14 @@ def _trino_connection(settings: Settings) -> Any:
     )
 
 
-def _quoted(part: str) -> str:
+def _plain(part: str) -> str:
     if not _IDENTIFIER.match(part):
         raise ValueError(f"{part!r} is not a plain identifier; refusing to build SQL with it")
-    return f'"{part}"'
+    return part
+
+
+def _quoted(part: str) -> str:
+    return f'"{_plain(part)}"'
 
 
 def _size(n_bytes: int) -> str:

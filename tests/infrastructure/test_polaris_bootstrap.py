@@ -55,7 +55,13 @@ POLICIES = (
         {
             "version": "2025-02-03",
             "enable": True,
-            "config": {"max_snapshot_age_days": 7, "min_snapshot_to_keep": 5},
+            "config": {
+                "max_snapshot_age_days": 7,
+                "min_snapshot_to_keep": 5,
+                # build tags age out (lakehouse/maintenance/expire.py)
+                "max_ref_age_days": 14,
+                "min_build_tags_to_keep": 7,
+            },
         },
     ),
     (
@@ -84,7 +90,12 @@ POLICIES = (
         {
             "version": "2025-02-03",
             "enable": True,
-            "config": {"max_snapshot_age_days": 30, "min_snapshot_to_keep": 30},
+            "config": {
+                "max_snapshot_age_days": 30,
+                "min_snapshot_to_keep": 30,
+                "max_ref_age_days": 14,
+                "min_build_tags_to_keep": 7,
+            },
         },
     ),
 )

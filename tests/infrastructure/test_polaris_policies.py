@@ -15,6 +15,7 @@ from lakehouse.maintenance.catalog_policies import policy_source
 from lakehouse.maintenance.policy import (
     DATA_COMPACTION,
     DEFAULT_POLICY,
+    METADATA_COMPACTION,
     ORPHAN_FILE_REMOVAL,
     SNAPSHOT_EXPIRY,
     MaintenancePolicy,
@@ -243,6 +244,30 @@ def test_tag_age_comes_from_max_ref_age_days() -> None:
     assert policy.compact and policy.target_file_size_bytes == DEFAULT_POLICY.target_file_size_bytes
 
 
+def test_schema_fields_no_engine_applies_are_ignored_with_a_warning(caplog) -> None:
+    """The examples of Polaris 1.7.0's schemas (polaris-core/src/main/resources/schemas/policies/
+    system/<type>/2025-02-03.json): fields with no Trino or embedded equivalent are named."""
+    contents = {
+        ORPHAN_FILE_REMOVAL: {
+            "enable": True,
+            "max_orphan_file_age_in_days": 30,
+            "locations": ["s3://my-bucket/my-table-location"],
+            "config": {"prefix_mismatch_mode": "ignore"},
+        },
+        DATA_COMPACTION: {"enable": True, "config": {"compaction_strategy": "bin-pack"}},
+        METADATA_COMPACTION: {"enable": False, "config": {"spec_id": 1}},
+    }
+    applicable = [
+        {"policy-type": kind, "name": f"p-{kind}", "content": json.dumps(content)}
+        for kind, content in contents.items()
+    ]
+    with caplog.at_level("WARNING", logger="lakehouse.maintenance.policy"):
+        policy = from_applicable(applicable)
+    assert policy.orphan_min_age == timedelta(days=30) and not policy.compact_manifests
+    ignored = sorted(r.args[2] for r in caplog.records)
+    assert ignored == ["compaction_strategy", "locations", "prefix_mismatch_mode", "spec_id"]
+
+
 def test_every_declared_setting_reads_back() -> None:
     """What the bootstrap declares (``policy_content``) is what maintenance reads, every field."""
     declared = MaintenancePolicy(
@@ -250,15 +275,17 @@ def test_every_declared_setting_reads_back() -> None:
         max_snapshot_age=timedelta(days=2),
         min_snapshots_to_keep=9,
         max_tag_age=timedelta(days=40),
+        min_build_tags_to_keep=3,
         compact=False,
         target_file_size_bytes=64 * 1024 * 1024,
         min_input_files=3,
+        compact_manifests=False,
         remove_orphans=False,
         orphan_min_age=timedelta(days=4),
     )
     applicable = [
         {"policy-type": kind, "name": kind, "content": json.dumps(policy_content(kind, declared))}
-        for kind in (SNAPSHOT_EXPIRY, DATA_COMPACTION, ORPHAN_FILE_REMOVAL)
+        for kind in (SNAPSHOT_EXPIRY, DATA_COMPACTION, ORPHAN_FILE_REMOVAL, METADATA_COMPACTION)
     ]
     assert from_applicable(applicable) == declared
     assert declared != DEFAULT_POLICY

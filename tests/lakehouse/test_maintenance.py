@@ -173,19 +173,25 @@ def test_expiry_removes_tags_older_than_the_policy_allows(catalog: Catalog) -> N
     # The tag age's cutoff falls between the first and the last snapshot.
     middle_ms = (snapshots[0].timestamp_ms + snapshots[-1].timestamp_ms) / 2
     tag_age = now - datetime.fromtimestamp(middle_ms / 1000, UTC)
+    table.manage_snapshots().create_tag(snapshots[2].snapshot_id, "before-migration").commit()
     policy = MaintenancePolicy(
-        max_snapshot_age=timedelta(days=1), min_snapshots_to_keep=1, max_tag_age=tag_age
+        max_snapshot_age=timedelta(days=1),
+        min_snapshots_to_keep=1,
+        max_tag_age=tag_age,
+        min_build_tags_to_keep=1,
     )
 
     result = expire_snapshots(table, policy, now)
 
     assert result.tags_removed == ("build-d00",)
     refs = catalog.load_table("gold.daily").metadata.refs
-    assert set(refs) == {"main", "build-d29", "audit"}  # a branch is never removed
+    # a branch is never removed, nor a tag made by hand
+    assert set(refs) == {"main", "build-d29", "audit", "before-migration"}
     kept = {s.snapshot_id for s in catalog.load_table("gold.daily").snapshots()}
-    assert kept == {snapshots[1].snapshot_id, snapshots[-1].snapshot_id}
+    assert kept == {s.snapshot_id for s in (snapshots[1], snapshots[2], snapshots[-1])}
     # Without a tag age every tag stays.
-    assert expire_snapshots(table, POLICY, now).tags_removed == ()
+    no_ageing = MaintenancePolicy(max_snapshot_age=timedelta(days=1), max_tag_age=None)
+    assert expire_snapshots(table, no_ageing, now).tags_removed == ()
 
 
 def age(path: Path, days: float) -> None:

@@ -6,7 +6,8 @@ Iceberg tables in ``<layer>_staging`` as dbt-trino leaves them; expectations are
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from lakehouse import rollback
 from lakehouse.catalog import get_catalog
 from lakehouse.engine import load_extensions
 from lakehouse.layers import STAGING_SUFFIX
+from lakehouse.maintenance.policy import DEFAULT_POLICY
+from lakehouse.maintenance.run import maintain_catalog
 from lakehouse.publish import publish_build
 from lakehouse.reading import ReadError, relation
 from lakehouse.registry import REGISTRY_TABLE, current_records
@@ -183,3 +186,62 @@ def test_relation_reads_lazily_in_duckdb_as_of_a_tag(lakehouse_env: Settings) ->
     then = relation(conn, "gold.revenue", as_of=first.tag)
     assert then.aggregate("count(*), sum(net_revenue)").fetchall() == [(2, Decimal("17.75"))]
     assert relation(conn, "gold.revenue").aggregate("count(*)").fetchall() == [(3,)]
+
+
+def test_build_tags_age_out_and_what_readers_need_stays(lakehouse_env: Settings) -> None:
+    """30 daily builds, then the nightly maintenance with the default policy, 60 days on: only
+    the newest build tags stay, the published build and every remaining tag still read, with the
+    rows each build wrote (pyiceberg's own tables, snapshots and files after expiry and sweep)."""
+    builds, keep = 30, DEFAULT_POLICY.min_build_tags_to_keep
+    tags, published_at = [], []
+    for day in range(builds):
+        build(lakehouse_env, f"create or replace table gold.revenue as select {day} as day")
+        tags.append(publish_build(lakehouse_env, f"run-{day:02d}", [["gold", "revenue"]]).tag)
+        published_at.append(datetime.now(UTC))
+    catalog = get_catalog(lakehouse_env)
+    assert set(tags) <= set(catalog.load_table("gold.revenue").refs())
+    later = datetime.now(UTC) + timedelta(days=60)
+
+    reports = maintain_catalog(catalog, lambda _: DEFAULT_POLICY, later, lambda _: False)
+
+    assert all(r.error is None for r in reports), [r.summary() for r in reports]
+    table = catalog.load_table("gold.revenue")
+    kept = sorted(name for name in table.refs() if name.startswith("build-"))
+    assert keep == 7 and kept == sorted(tags[-keep:])
+    assert len(table.snapshots()) <= DEFAULT_POLICY.min_snapshots_to_keep + keep
+    assert lakehouse.read("gold.revenue").to_pylist() == [{"day": builds - 1}]
+    for day in range(builds - keep, builds):
+        assert lakehouse.read("gold.revenue", as_of=tags[day]).to_pylist() == [{"day": day}]
+    with pytest.raises(ReadError, match="no tag or branch"):
+        lakehouse.read("gold.revenue", as_of=tags[0])
+    with pytest.raises(ReadError, match=rf"\({tags[0]}\) has expired; tags left: build-"):
+        lakehouse.read("gold.revenue", as_of=published_at[0])
+    assert lakehouse.read("gold.revenue", as_of=published_at[-1]).to_pylist() == [{"day": 29}]
+
+
+def tag_of(settings: Settings, snapshot_id: int) -> str:
+    refs = get_catalog(settings).load_table("gold.revenue").refs()
+    return next(
+        name for name, ref in refs.items() if name != "main" and ref.snapshot_id == snapshot_id
+    )
+
+
+def test_tag_ageing_keeps_the_build_the_registry_publishes(lakehouse_env: Settings) -> None:
+    """After a rollback the registry publishes an old build: its tag and snapshot outlive
+    maintenance that keeps a single build tag, and it still reads."""
+    tags = []
+    for day in range(5):
+        build(lakehouse_env, f"create or replace table gold.revenue as select {day} as day")
+        published = publish_build(lakehouse_env, f"run-{day}", [["gold", "revenue"]])
+        tags.append(tag_of(lakehouse_env, published.snapshots["gold.revenue"]))
+    rollback.rollback("gold.revenue", tags[1], settings=lakehouse_env)
+    catalog = get_catalog(lakehouse_env)
+    policy = replace(DEFAULT_POLICY, min_build_tags_to_keep=1)
+    later = datetime.now(UTC) + timedelta(days=60)
+
+    maintain_catalog(catalog, lambda _: policy, later, lambda _: False)
+
+    table = catalog.load_table("gold.revenue")
+    assert sorted(n for n in table.refs() if n.startswith("build-")) == sorted([tags[1], tags[4]])
+    assert lakehouse.read("gold.revenue").to_pylist() == [{"day": 1}]
+    assert lakehouse.read("gold.revenue", as_of=tags[4]).to_pylist() == [{"day": 4}]

@@ -11,7 +11,13 @@ import dagster as dg
 from ingestion.landing.contract import load_sources
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES as SHOP_TABLES
-from lakehouse.layers import HEALTH_NAMESPACE, ML_NAMESPACE, Layer
+from lakehouse.layers import (
+    HEALTH_NAMESPACE,
+    ML_NAMESPACE,
+    PUBLISH_NAMESPACE,
+    PUBLISHED_LAYERS,
+    Layer,
+)
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.dbt.translator import LayerTranslator
 from orchestration.defs.landing.assets import landed_tables
@@ -101,8 +107,14 @@ def test_one_connected_graph_from_raw_to_gold(defs):
 
     assert all(reaches_raw(k) for k in shape)
     groups = {v["group"] for v in shape.values()}
-    # ml: the churn model; health: the data-health figures
-    assert groups == {*(layer.value for layer in Layer), ML_NAMESPACE, HEALTH_NAMESPACE}
+    # ml: the churn model; health: the data-health figures; publish: the step that publishes a
+    # run's silver and gold
+    assert groups == {
+        *(layer.value for layer in Layer),
+        ML_NAMESPACE,
+        HEALTH_NAMESPACE,
+        PUBLISH_NAMESPACE,
+    }
     # keys are <layer>/<name> and the group is the layer
     assert all(k.split("/")[0] == v["group"] for k, v in shape.items())
 
@@ -126,13 +138,18 @@ def test_only_raw_and_incremental_models_are_partitioned(defs):
         "ml/churn_model_evaluation": (False, None),
         "ml/customer_churn_scores": (True, None),
     }
-    # The data-health figures: measured after every gold model, whole, like the gold marts.
+    # The data-health figures: measured after every gold model and the publish step, whole, like the gold marts.
     health = {k: v for k, v in shape.items() if v["group"] == HEALTH_NAMESPACE}
     gold = {key for key in models if key.startswith("gold/")}
     assert set(health) == {"health/tables", "health/quarantined_rows", "health/last_runs"}
-    assert all(set(v["deps"]) == gold | {"raw/quarantine"} for v in health.values())
+    assert all(
+        set(v["deps"]) == gold | {"raw/quarantine", "publish/builds"} for v in health.values()
+    )
+    # The publish step runs with the dbt steps of a run, or with the marts automation rebuilds.
+    assert shape["publish/builds"]["partitioned"] is False
+    assert shape["publish/builds"]["automation"] == shape["gold/daily_revenue"]["automation"]
     for key, node in shape.items():
-        if key in ml:
+        if key in ml or key == "publish/builds":
             continue
         per_date = key.startswith("raw/") or models.get(key) == "incremental"
         assert node["partitioned"] == per_date, key
@@ -151,6 +168,8 @@ def test_jobs_per_layer_and_for_the_whole_graph(defs):
             for k in graph.get_all_asset_keys()
             if k.path[0] == layer.value and graph.get(k).is_materializable
         }
+        if layer in PUBLISHED_LAYERS:  # a silver or gold run publishes what it built
+            expected.add(dg.AssetKey([PUBLISH_NAMESPACE, "builds"]))
         assert expected and job.asset_layer.selected_asset_keys == expected, layer
     landing = defs.resolve_job_def("landing_job")
     assert landing.asset_layer.selected_asset_keys == {

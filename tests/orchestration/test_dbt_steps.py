@@ -114,6 +114,8 @@ def test_marts_follow_a_new_partition_of_their_dependencies(defs):
         following |= children
     assert following and requested == following
     assert all(after.get_requested_partitions(key) == {None} for key in requested)
+    # the publish step is requested with them, so the run that rebuilds them publishes them
+    assert after.get_num_requested(dg.AssetKey(["publish", "builds"])) == 1
 
 
 def test_a_range_of_dates_backfills_the_whole_graph_in_one_run(defs):

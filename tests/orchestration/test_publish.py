@@ -23,7 +23,7 @@ import lakehouse
 from lakehouse import rollback
 from lakehouse.catalog import get_catalog
 from lakehouse.layers import Layer
-from lakehouse.registry import current_records, recorded_tables
+from lakehouse.registry import REGISTRY_TABLE, current_records, recorded_tables
 from lakehouse.settings import Settings
 from tests.orchestration.conftest import embedded_lakehouse
 
@@ -65,19 +65,42 @@ def catalog_names(settings: Settings, namespace: str) -> set[str]:
     return {identifier[-1] for identifier in get_catalog(settings).list_tables(namespace)}
 
 
+def registry_commits(settings: Settings) -> int:
+    """Snapshots of the build registry: one per commit that published something."""
+    catalog = get_catalog(settings)
+    if not catalog.table_exists(REGISTRY_TABLE):
+        return 0
+    return len(catalog.load_table(REGISTRY_TABLE).snapshots())
+
+
 @pytest.fixture(scope="module")
 def published(defs, tmp_path_factory):
-    """Day 1, then day 2; what dbt built after each, and each run's build tag."""
+    """Day 1, then day 2; what dbt built after each, each run's build tag, and how many registry
+    commits each run made."""
     with embedded_lakehouse(tmp_path_factory, "publish") as (settings, instance):
-        gold_after, tags = [], []
+        gold_after, tags, commits = [], [], []
         for day in (DAY1, DAY2):
+            before = registry_commits(settings)
             result = run(defs, instance, day)
             assert result.success
+            commits.append(registry_commits(settings) - before)
             gold_after.append(built(settings, Layer.GOLD))
             records = recorded_tables(get_catalog(settings), result.run_id)
             assert len({r.tag for r in records.values()}) == 1
             tags.append(next(iter(records.values())).tag)
-        yield settings, instance, gold_after, tags
+        yield settings, instance, gold_after, tags, commits
+
+
+def test_a_run_publishes_all_its_tables_in_one_registry_commit(published):
+    """Every silver and gold table of the run, under one build id, in one commit: the run's dbt
+    steps (rebuilt models, incremental models, marts) each committed their own before."""
+    settings, _, _, tags, commits = published
+    assert commits == [1, 1]
+    current = current_records(get_catalog(settings))
+    expected = {f"{layer.value}.{name}" for layer in (Layer.SILVER, Layer.GOLD)
+                for name in built(settings, layer)}  # fmt: skip
+    assert set(current) == expected
+    assert {r.tag for r in current.values()} == {tags[1]}
 
 
 def test_catalog_lists_raw_silver_and_gold(published):
@@ -98,7 +121,7 @@ def test_published_tables_equal_the_dbt_built_tables(published):
 
 
 def test_each_build_is_tagged_and_recorded_once(published):
-    settings, _, _, tags = published
+    settings, _, _, tags, _ = published
     catalog = get_catalog(settings)
     assert tags[0] != tags[1] and all(t.startswith("build-") for t in tags)
     gold = catalog.load_table("gold.daily_revenue")
@@ -112,7 +135,7 @@ def test_each_build_is_tagged_and_recorded_once(published):
 
 
 def test_gold_as_of_the_previous_build_tag_gives_that_builds_figures(published):
-    _, _, gold_after, tags = published
+    _, _, gold_after, tags, _ = published
     day1 = gold_after[0]["daily_revenue"]
     assert rows(lakehouse.read("gold.daily_revenue", as_of=tags[0])) == day1
     assert rows(lakehouse.read("gold.daily_revenue")) == gold_after[1]["daily_revenue"]
@@ -128,7 +151,7 @@ def test_gold_as_of_the_previous_build_tag_gives_that_builds_figures(published):
 
 
 def test_rollback_restores_the_previous_build_and_can_roll_forward(published, capsys):
-    settings, _, gold_after, tags = published
+    settings, _, gold_after, tags, _ = published
     table = "gold.daily_revenue"
     assert rollback.main([table, "--to", tags[0], "--yes"]) == 0
     plan = capsys.readouterr().out
@@ -144,7 +167,7 @@ def test_rollback_restores_the_previous_build_and_can_roll_forward(published, ca
 
 
 def test_rollback_without_confirmation_changes_nothing(published, monkeypatch, capsys):
-    _, _, gold_after, tags = published
+    _, _, gold_after, tags, _ = published
     monkeypatch.setattr(sys, "stdin", io.StringIO())  # not a terminal: nobody to ask
     assert rollback.main(["gold.daily_revenue", "--to", tags[0]]) == 1
     assert "confirm with --yes" in capsys.readouterr().err
@@ -207,3 +230,50 @@ def test_a_build_whose_blocking_check_fails_publishes_nothing(defs, published):
     assert recorded_tables(catalog, result.run_id) == {}
     # remove the planted row again: raw rolls back like any table
     catalog.load_table("raw.orders").manage_snapshots().set_current_snapshot(clean).commit()
+
+
+def test_a_run_whose_gold_check_fails_publishes_nothing_of_the_run(defs, published):
+    """Silver builds and passes its tests in the incremental step; a blocking test of a gold mart
+    then fails in the last step. Nothing of the run is published, silver included.
+
+    The planted defect is in the engine's working copy (the DuckDB file dbt builds in): orders of
+    the order fact marked cancelled while their lines are not. The forced rebuild of day 2
+    recomputes only the orders day 2 touched, so the others stay wrong; the fact's own tests pass
+    (cancelled orders need no payment), and the revenue mart, which leaves cancelled orders out,
+    no longer reconciles with the line fact (assert_daily_revenue_matches_fct_order_items).
+    """
+    settings, instance, *_ = published
+    catalog = get_catalog(settings)
+    registry_before = current_records(catalog)
+    silver_before = rows(lakehouse.read("silver.orders"))
+    conn = duckdb.connect(str(settings.duckdb_path))
+    try:
+        conn.execute(
+            "create table main.kept_status as select order_id, status from gold.fct_orders"
+        )
+        conn.execute("update gold.fct_orders set status = 'cancelled' where status <> 'cancelled'")
+    finally:
+        conn.close()
+
+    result = run(defs, instance, DAY2, FORCE)
+
+    assert not result.success
+    materialized = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
+    assert Layer.SILVER.value in materialized  # silver was rebuilt and audited in this run
+    failed = [e for e in result.all_events if e.is_step_failure]
+    assert failed and all(e.step_key != "incremental_dbt_assets" for e in failed)
+    assert current_records(catalog) == registry_before
+    assert recorded_tables(catalog, result.run_id) == {}
+    assert rows(lakehouse.read("silver.orders")) == silver_before
+    silver_orders = catalog.load_table("silver.orders")
+    assert all(
+        s.summary.get("lakehouse.build-id") != result.run_id for s in silver_orders.snapshots()
+    )
+    conn = duckdb.connect(str(settings.duckdb_path))
+    try:  # put the working copy back as dbt built it
+        conn.execute(
+            "update gold.fct_orders set status = k.status from main.kept_status as k "
+            "where fct_orders.order_id = k.order_id; drop table main.kept_status"
+        )
+    finally:
+        conn.close()

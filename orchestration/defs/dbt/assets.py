@@ -3,6 +3,10 @@
 Only the incremental models are partitioned by business date: each run builds its window of
 dates into them. The other models (bronze views, dim_date, gold marts) are rebuilt whole, so
 they are unpartitioned and follow their dependencies (``translator.FOLLOW_DEPENDENCIES``).
+
+The steps write and audit only (write-audit-publish): a step fails when a blocking test fails,
+and the run's publish step (``publish.py``) publishes what every dbt step of the run built, in one
+registry commit, only once all of them passed.
 """
 
 import json
@@ -14,7 +18,6 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from lakehouse.catalog import get_catalog
-from lakehouse.publish import publish_build
 from lakehouse.settings import Profile
 from orchestration.defs.dbt.inputs import INPUTS_KEY, built_on, fingerprint
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
@@ -97,17 +100,6 @@ def dbt_build(
     yield from counted_stream(invocation, settings.duckdb_path if local else None)
 
 
-def publish(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> None:
-    """Publish the silver/gold tables this step built and audited (``lakehouse.publish``).
-
-    A run's dbt steps publish under one build id (the run id) and tag; readers see each step's
-    tables once that step's registry commit lands (a run of ``lakehouse_job`` has up to three
-    dbt steps: rebuilt models before and after the incremental ones).
-    """
-    paths = [key.path for key in context.selected_asset_keys]
-    publish_build(lakehouse.settings(), context.run_id, paths)
-
-
 def dbt_models(select: str, **options: Any) -> Callable:
     """``@dbt_assets`` of the project's models matching ``select``.
 
@@ -149,8 +141,6 @@ def incremental_dbt_assets(
         if isinstance(event, dg.Output):  # a model built: record what it was built on
             event = event.with_metadata({**event.metadata, INPUTS_KEY: inputs})
         yield event
-    # Reached only when dbt succeeded, every blocking test included: write-audit-publish.
-    publish(context, lakehouse)
 
 
 @dbt_models(REBUILT_MODELS)
@@ -161,5 +151,3 @@ def lakehouse_dbt_assets(
 ) -> Iterator[Any]:
     window = business_date_window(context)
     yield from dbt_build(context, dbt, lakehouse, window_vars(window) if window else [])
-    # Reached only when dbt succeeded, every blocking test included: write-audit-publish.
-    publish(context, lakehouse)

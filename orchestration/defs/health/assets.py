@@ -1,9 +1,9 @@
 """The data-health figures, written after each publish as Iceberg tables ``health.*``
 (``lakehouse.data_health``), read by the Data health dashboard on both profiles.
 
-One multi-asset downstream of every gold model and of ``raw/quarantine``: in a run of the whole
-graph it runs once the dbt steps have published, and it follows them (like the gold marts) when
-automation runs. On the embedded default it then rebuilds the laptop's dashboard views
+One multi-asset downstream of every gold model, the publish step and ``raw/quarantine``: in a run
+of the whole graph it runs once the run's build is published, and it follows them (like the gold
+marts) when automation runs. On the embedded default it then rebuilds the laptop's dashboard views
 (``analytics.views``), so Superset shows the build just published without ``make dashboards``
 running again; that file is the dashboards' own, never the pipeline's DuckDB file.
 """
@@ -61,8 +61,9 @@ def last_finished_runs(instance: dg.DagsterInstance) -> list[RunFigure]:
     ]
 
 
-def build_health_assets(gold_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
-    deps = [*gold_keys, dg.AssetKey([Layer.RAW.value, QUARANTINE_TABLE])]
+def build_health_assets(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The health assets downstream of ``upstream`` (the gold models and the publish step)."""
+    deps = [*upstream, dg.AssetKey([Layer.RAW.value, QUARANTINE_TABLE])]
     specs = [
         dg.AssetSpec(
             health_key(name),
