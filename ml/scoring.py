@@ -7,12 +7,14 @@ date's scores and a failed run leaves the previous ones in place.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import lightgbm as lgb
 import pandas as pd
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import EqualTo
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
@@ -55,7 +57,14 @@ def scores_table(
 
 
 def scores_iceberg_table(catalog: Catalog) -> Table:
-    catalog.create_namespace_if_not_exists(SCORES_NAMESPACE)
+    """The scores table, created on first use. The namespace is created only when missing: in
+    the cluster the Polaris bootstrap made it, and Polaris authorizes CREATE_NAMESPACE on the
+    catalog before it looks for an existing namespace (apache/polaris 1.7.0,
+    ``IcebergCatalogHandler.createNamespace``), a grant the code location does not hold."""
+    with contextlib.suppress(NoSuchTableError):
+        return catalog.load_table(SCORES_TABLE)
+    if not catalog.namespace_exists(SCORES_NAMESPACE):
+        catalog.create_namespace(SCORES_NAMESPACE)
     return catalog.create_table_if_not_exists(SCORES_TABLE, schema=SCHEMA, partition_spec=SPEC)
 
 
