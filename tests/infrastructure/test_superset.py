@@ -326,10 +326,11 @@ def test_a_failed_build_leaves_the_previous_manifest_alone(
 # and Trino's semantics (tests/infrastructure/trino_access.py).
 CATALOGS = ("iceberg", "iceberg_readonly", "iceberg_maintenance", "tpch", "system")
 # information_schema is left out: Trino answers it to every user, filtered by the rules above.
-SCHEMAS = ("raw", "bronze", "silver", "silver_staging", "gold", "gold_staging")
+SCHEMAS = ("raw", "bronze", "silver", "silver_staging", "gold", "gold_staging", "publish", "ml")
 
 
-def test_superset_may_only_select_from_gold_in_the_read_only_catalog(trino_rules) -> None:
+def test_superset_may_only_select_from_gold_and_ml_in_the_read_only_catalog(trino_rules) -> None:
+    """gold, and ml: the churn scores (issue 17), written after the model's blocking gate."""
     user = superset.TRINO_USER
     allowed = {
         (catalog, schema, frozenset(privileges))
@@ -337,13 +338,15 @@ def test_superset_may_only_select_from_gold_in_the_read_only_catalog(trino_rules
         for schema in SCHEMAS
         if (privileges := table_privileges(trino_rules, user, catalog, schema, "fct_orders"))
     }
-    assert allowed == {(superset.TRINO_CATALOG, "gold", frozenset({"SELECT"}))}
+    assert allowed == {
+        (superset.TRINO_CATALOG, schema, frozenset({"SELECT"})) for schema in ("gold", "ml")
+    }
 
 
-def test_superset_sees_the_gold_schema_only(trino_rules) -> None:
+def test_superset_sees_the_gold_and_ml_schemas_only(trino_rules) -> None:
     """Review finding: the catch-all rules let `superset` list raw, bronze and silver."""
     for catalog in CATALOGS:
-        expected = {"gold"} if catalog == superset.TRINO_CATALOG else set()
+        expected = {"gold", "ml"} if catalog == superset.TRINO_CATALOG else set()
         assert visible_schemas(trino_rules, superset.TRINO_USER, catalog, SCHEMAS) == expected
     assert visible_schemas(trino_rules, "dbt", "iceberg", SCHEMAS) == set(SCHEMAS)
 
