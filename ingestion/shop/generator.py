@@ -363,6 +363,7 @@ class _ReplayCache:
     popularity: np.ndarray | None = None
     base_created: np.ndarray | None = None  # created_at of the base population, by index
     churn_at: np.ndarray | None = None  # churn instant of customers 1..len, by index
+    activity: np.ndarray | None = None  # customer_activity of customers 1..len, by index
 
     def nearest(self, states: dict, day: int):
         known = [d for d in states if d <= day]
@@ -513,14 +514,16 @@ class ShopSimulator:
         days = s.CHURN_MIN_LIFETIME_DAYS - np.log1p(-u) * s.CHURN_MEAN_LIFETIME_DAYS / hazard
         return self._customer_created(ids) + (days * DAY_US).astype(np.int64)
 
-    def _churn_lookup(self, n_customers: int) -> np.ndarray:
-        """churn_at of customers 1..n (index = id - 1), computed once per customer."""
+    def _churn_lookup(self, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
+        """churn_at and activity of customers 1..n (index = id - 1), computed once per customer."""
         cache = _replay_cache(self)
         known = cache.churn_at if cache.churn_at is not None else np.empty(0, dtype=np.int64)
         if len(known) < n_customers:
             ids = np.arange(len(known) + 1, n_customers + 1, dtype=np.int64)
             cache.churn_at = known = np.concatenate([known, self.churn_at(ids)])
-        return known
+            activity = cache.activity if cache.activity is not None else np.empty(0)
+            cache.activity = np.concatenate([activity, self.customer_activity(ids)])
+        return known, cache.activity
 
     def _choose_customers(
         self, day: int, ordered: np.ndarray, u: np.ndarray, u_accept: np.ndarray
@@ -536,9 +539,9 @@ class ShopSimulator:
         existing = self._customers_before(day, ordered)
         pick = np.floor(existing[:, None] * u**s.CUSTOMER_SKEW).astype(np.int64)
         candidates = np.minimum(pick, existing[:, None] - 1) + 1
-        churn = self._churn_lookup(int(existing.max(initial=0)))
+        churn, activity = self._churn_lookup(int(existing.max(initial=0)))
         alive = churn[candidates - 1] > ordered[:, None]
-        takes = alive & (u_accept < self.customer_activity(candidates))
+        takes = alive & (u_accept < activity[candidates - 1])
         rows = np.arange(len(ordered))
         first_taker = candidates[rows, takes.argmax(axis=1)]
         first_alive = candidates[rows, alive.argmax(axis=1)]
