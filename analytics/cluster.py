@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from analytics import bundle
 from analytics.spec import Dashboard, Dataset, Spec, SpecError, load_spec
-from lakehouse.layers import HEALTH_NAMESPACE, Layer
+from lakehouse.layers import HEALTH_NAMESPACE, ML_NAMESPACE, Layer
 from lakehouse.platform import charts
 
 CONFIGMAP = "superset-bundle"
@@ -36,8 +36,8 @@ DATABASE_NAME = "Lakehouse (Trino, gold)"
 TRINO_USER = "superset"
 TRINO_CATALOG = "iceberg_readonly"
 # What the user `superset` may SELECT from in TRINO_CATALOG (values/trino.yaml; the tests hold
-# the two together): the published gold marts and the data-health figures.
-CLUSTER_SCHEMAS = frozenset({Layer.GOLD.value, HEALTH_NAMESPACE})
+# the two together): the published gold marts, the data-health figures and the churn scores.
+CLUSTER_SCHEMAS = frozenset({Layer.GOLD.value, HEALTH_NAMESPACE, ML_NAMESPACE})
 # The API server refuses a ConfigMap whose data exceeds 1 MiB.
 MAX_BUNDLE_BYTES = 1024 * 1024
 

@@ -37,7 +37,7 @@ MODES = ("raw", "write_floor", "peer")
 
 def write_floor(settings: Settings, recording: Path, days: list[date]) -> None:
     catalog = get_catalog(settings)
-    ensure_namespace(catalog, Layer.RAW)
+    ensure_namespace(catalog, Layer.RAW.value)
     for table in TABLES:
         files = [recording / table / f"{day}.parquet" for day in days]
         iceberg = catalog.create_table((Layer.RAW.value, table), schema=pq.read_schema(files[0]))
@@ -60,7 +60,7 @@ def stock_pipeline(settings: Settings) -> dlt.Pipeline:
     dlt.config["iceberg_catalog.iceberg_catalog_name"] = CATALOG_NAME
     dlt.config["iceberg_catalog.iceberg_catalog_type"] = properties["type"]
     dlt.config["iceberg_catalog.iceberg_catalog_config"] = properties
-    ensure_namespace(get_catalog(settings), Layer.RAW)
+    ensure_namespace(get_catalog(settings), Layer.RAW.value)
     return dlt.pipeline(
         pipeline_name="peer",
         destination=dlt.destinations.filesystem(bucket_url=settings.warehouse_uri),

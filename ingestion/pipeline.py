@@ -70,7 +70,7 @@ def make_pipeline(settings: Settings | None = None, name: str = PIPELINE_NAME) -
     # Opening the catalog once here creates the SQL catalog's tables before dlt's parallel load
     # threads open it (they would race to create them), and makes sure ``raw`` exists.
     catalog = get_catalog(settings)
-    ensure_namespace(catalog, Layer.RAW)
+    ensure_namespace(catalog, Layer.RAW.value)
     pipeline = dlt.pipeline(
         pipeline_name=name,
         destination=iceberg_destination(settings, Layer.RAW.value),

@@ -72,9 +72,17 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
         return load_catalog(CATALOG_NAME, **catalog_properties(settings))
 
 
-def ensure_namespace(catalog: Catalog, layer: Layer) -> None:
-    with contextlib.suppress(NamespaceAlreadyExistsError):
-        catalog.create_namespace(layer.value)
+def ensure_namespace(catalog: Catalog, namespace: str) -> None:
+    """Create ``namespace`` only when it is missing. In the cluster the Polaris bootstrap made it,
+    and Polaris authorizes CREATE_NAMESPACE on the parent before it looks for an existing one
+    (apache/polaris 1.7.0, IcebergCatalogHandler.createNamespace calls
+    authorizeCreateNamespaceUnderNamespaceOperationOrThrow first): the code location's principal
+    holds no NAMESPACE_CREATE (lakehouse/platform/polaris/plan.py), so creating an existing
+    namespace answers 403 there."""
+    if catalog.namespace_exists(namespace):
+        return
+    with contextlib.suppress(NamespaceAlreadyExistsError):  # made meanwhile by another writer
+        catalog.create_namespace(namespace)
 
 
 def table_identifier(layer: Layer, table: str) -> str:

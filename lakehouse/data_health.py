@@ -22,7 +22,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField, StringType, TimestampType
 
 from ingestion.landing.settings import QUARANTINE_TABLE
-from lakehouse.catalog import layer_tables, table_identifier
+from lakehouse.catalog import ensure_namespace, layer_tables, table_identifier
 from lakehouse.layers import HEALTH_NAMESPACE, Layer
 from lakehouse.reading import resolve_snapshot
 
@@ -124,7 +124,7 @@ def run_figures(runs: Sequence[RunFigure], measured_at: datetime) -> pa.Table:
 
 def write_figures(catalog: Catalog, figures: dict[str, pa.Table]) -> dict[str, int]:
     """Replace each ``health.<name>`` with its figures (one snapshot per table); rows written."""
-    catalog.create_namespace_if_not_exists(HEALTH_NAMESPACE)
+    ensure_namespace(catalog, HEALTH_NAMESPACE)
     written = {}
     for name, rows in figures.items():
         table = catalog.create_table_if_not_exists(f"{HEALTH_NAMESPACE}.{name}", SCHEMAS[name])

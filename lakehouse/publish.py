@@ -154,7 +154,7 @@ def publish_build(
         return None
     catalog = get_catalog(settings)
     for layer in PUBLISHED_LAYERS:
-        ensure_namespace(catalog, layer)
+        ensure_namespace(catalog, layer.value)
     done = recorded_tables(catalog, build_id)
     now = datetime.now(UTC)
     tag = next(iter(done.values())).tag if done else build_tag(build_id, now)

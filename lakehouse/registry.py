@@ -16,6 +16,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
+from lakehouse.catalog import ensure_namespace
 from lakehouse.layers import PUBLISH_NAMESPACE
 
 REGISTRY_TABLE = f"{PUBLISH_NAMESPACE}.builds"
@@ -48,7 +49,7 @@ def registry(catalog: Catalog, *, create: bool = False) -> Table | None:
     except NoSuchTableError:
         if not create:
             return None
-    catalog.create_namespace_if_not_exists(PUBLISH_NAMESPACE)
+    ensure_namespace(catalog, PUBLISH_NAMESPACE)
     return catalog.create_table_if_not_exists(REGISTRY_TABLE, schema=SCHEMA)
 
 

@@ -20,6 +20,7 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import DateType, DoubleType, LongType, NestedField, StringType
 
+from lakehouse.catalog import ensure_namespace
 from ml.features import matrix
 from ml.settings import SCORES_NAMESPACE, SCORES_TABLE
 
@@ -55,7 +56,8 @@ def scores_table(
 
 
 def scores_iceberg_table(catalog: Catalog) -> Table:
-    catalog.create_namespace_if_not_exists(SCORES_NAMESPACE)
+    """The scores table, created on first use (in the cluster its namespace exists already)."""
+    ensure_namespace(catalog, SCORES_NAMESPACE)
     return catalog.create_table_if_not_exists(SCORES_TABLE, schema=SCHEMA, partition_spec=SPEC)
 
 

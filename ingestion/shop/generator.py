@@ -363,6 +363,7 @@ class _ReplayCache:
     popularity: np.ndarray | None = None
     base_created: np.ndarray | None = None  # created_at of the base population, by index
     churn_at: np.ndarray | None = None  # churn instant of customers 1..len, by index
+    activity: np.ndarray | None = None  # customer_activity of customers 1..len, by index
 
     def nearest(self, states: dict, day: int):
         known = [d for d in states if d <= day]
@@ -494,6 +495,12 @@ class ShopSimulator:
         u_cancel = _hash_uniform(self.seed, Stream.CUSTOMER_STATIC, 6, ids)
         return u_return < s.RETURN_PRONE_SHARE, u_cancel < s.CANCEL_PRONE_SHARE
 
+    def customer_activity(self, ids: np.ndarray) -> np.ndarray:
+        """How readily each customer takes an order it is offered, in (0, 1): hidden, heavy
+        tailed (most customers order now and then, a few often), seen only as order frequency."""
+        u = _hash_uniform(self.seed, Stream.CUSTOMER_STATIC, 8, np.asarray(ids, dtype=np.int64))
+        return u**s.ACTIVITY_EXPONENT
+
     def churn_at(self, ids: np.ndarray) -> np.ndarray:
         """The instant (us) after which each customer never orders again: the churn rule."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -507,35 +514,40 @@ class ShopSimulator:
         days = s.CHURN_MIN_LIFETIME_DAYS - np.log1p(-u) * s.CHURN_MEAN_LIFETIME_DAYS / hazard
         return self._customer_created(ids) + (days * DAY_US).astype(np.int64)
 
-    def _churn_lookup(self, n_customers: int) -> np.ndarray:
-        """churn_at of customers 1..n (index = id - 1), computed once per customer."""
+    def _churn_lookup(self, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
+        """churn_at and activity of customers 1..n (index = id - 1), computed once per customer."""
         cache = _replay_cache(self)
         known = cache.churn_at if cache.churn_at is not None else np.empty(0, dtype=np.int64)
         if len(known) < n_customers:
             ids = np.arange(len(known) + 1, n_customers + 1, dtype=np.int64)
             cache.churn_at = known = np.concatenate([known, self.churn_at(ids)])
-        return known
+            activity = cache.activity if cache.activity is not None else np.empty(0)
+            cache.activity = np.concatenate([activity, self.customer_activity(ids)])
+        return known, cache.activity
 
     def _choose_customers(
         self, day: int, ordered: np.ndarray, u: np.ndarray, u_accept: np.ndarray
     ) -> np.ndarray:
-        """Customer of each order: the first of its candidates that exists and has not churned.
+        """Customer of each order: the first of its candidates that exists, has not churned and
+        takes it (with its activity, ``customer_activity``).
 
-        Candidates favour long-standing customers (``CUSTOMER_SKEW``); one fading out (in its
-        last ``CHURN_FADE_DAYS``) takes the order only with ``CHURN_FADE_ACCEPT``. When none is
-        active (rare),
-        the newest existing customer, created less than ``CHURN_MIN_LIFETIME_DAYS`` ago and so
-        active, takes the order: no customer ever orders after ``churn_at``.
+        Candidates favour long-standing customers (``CUSTOMER_SKEW``). When no candidate takes
+        the order, the first one not churned does; when none is (rare), the newest existing
+        customer, created less than ``CHURN_MIN_LIFETIME_DAYS`` ago and so active, takes it: no
+        customer ever orders after ``churn_at``.
         """
         existing = self._customers_before(day, ordered)
         pick = np.floor(existing[:, None] * u**s.CUSTOMER_SKEW).astype(np.int64)
         candidates = np.minimum(pick, existing[:, None] - 1) + 1
-        churn = self._churn_lookup(int(existing.max(initial=0)))
-        left = churn[candidates - 1] - ordered[:, None]
-        fading = left < s.CHURN_FADE_DAYS * DAY_US
-        active = (left > 0) & (~fading | (u_accept < s.CHURN_FADE_ACCEPT))
-        first = candidates[np.arange(len(ordered)), active.argmax(axis=1)]
-        return np.where(active.any(axis=1), first, existing)
+        churn, activity = self._churn_lookup(int(existing.max(initial=0)))
+        alive = churn[candidates - 1] > ordered[:, None]
+        takes = alive & (u_accept < activity[candidates - 1])
+        rows = np.arange(len(ordered))
+        first_taker = candidates[rows, takes.argmax(axis=1)]
+        first_alive = candidates[rows, alive.argmax(axis=1)]
+        return np.where(
+            takes.any(axis=1), first_taker, np.where(alive.any(axis=1), first_alive, existing)
+        )
 
     def _customer_events(self, day: int) -> tuple[np.ndarray, ...]:
         """Profile changes of ``day`` (>= 1): at most one per customer existing at its start."""

@@ -40,24 +40,24 @@ ORDERS_PER_DAY = 500
 WEEKEND_FACTOR = 1.3
 DAILY_ORDER_JITTER = 0.05  # +-5% day-to-day noise on the order count
 CUSTOMER_SKEW = 1.3  # >1: long-standing (low id) customers order more often
-CUSTOMER_CANDIDATES = 8  # draws per order until an active (not yet churned) customer is found
+CUSTOMER_CANDIDATES = 32  # draws per order until an active (not yet churned) customer takes it
+# Activity: a candidate takes an offered order with probability u ** ACTIVITY_EXPONENT (u a hash
+# of its id), so order frequencies are heavy tailed: some customers order often, most now and
+# then, and a quiet fortnight means more for the former than for the latter.
+ACTIVITY_EXPONENT = 3.0
 
 # --- churn (the signal a churn model can learn; ingestion/shop/README.md states the rule) --------
 # Each customer stops ordering for good at churn_at = created_at + CHURN_MIN_LIFETIME_DAYS +
 # Exponential(mean CHURN_MEAN_LIFETIME_DAYS / hazard); hazard multiplies the factors below.
 CHURN_MIN_LIFETIME_DAYS = 60
-CHURN_MEAN_LIFETIME_DAYS = 240  # of a consumer with neither trait
-# Customers fade before they leave: in the last CHURN_FADE_DAYS before churn_at a candidate takes
-# the order only with this probability, so their order frequency drops first.
-CHURN_FADE_DAYS = 30
-CHURN_FADE_ACCEPT = 0.25
+CHURN_MEAN_LIFETIME_DAYS = 300  # of a consumer with neither trait
 SEGMENT_CHURN_HAZARD = (1.0, 0.6, 0.3)  # by SEGMENTS (the customer's initial segment)
-RETURN_PRONE_SHARE = 0.15  # customers who return much more often ...
-RETURN_PRONE_RATE = 0.20  # ... this share of their delivered orders ...
-RETURN_PRONE_HAZARD = 3.0  # ... and churn this many times faster
-CANCEL_PRONE_SHARE = 0.10  # customers who cancel much more often ...
-CANCEL_PRONE_RATE = 0.25  # ... this share of their orders ...
-CANCEL_PRONE_HAZARD = 2.5  # ... and churn this many times faster
+RETURN_PRONE_SHARE = 0.30  # customers who return much more often ...
+RETURN_PRONE_RATE = 0.40  # ... this share of their delivered orders ...
+RETURN_PRONE_HAZARD = 4.0  # ... and churn this many times faster
+CANCEL_PRONE_SHARE = 0.25  # customers who cancel much more often ...
+CANCEL_PRONE_RATE = 0.40  # ... this share of their orders ...
+CANCEL_PRONE_HAZARD = 4.0  # ... and churn this many times faster
 CHANNELS = ("web", "mobile", "store")
 CHANNEL_WEIGHTS = (0.55, 0.35, 0.10)
 STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")

@@ -169,8 +169,8 @@ def test_virtual_host_addressing_when_path_style_is_off(tmp_path: Path) -> None:
 def test_rest_catalog_round_trip(seaweedfs: SeaweedFS, tmp_path: Path) -> None:  # noqa: F811
     settings = Settings.from_env(seaweedfs.k8s_env(tmp_path))
     catalog = get_catalog(settings)
-    ensure_namespace(catalog, Layer.RAW)
-    ensure_namespace(catalog, Layer.RAW)  # idempotent against a real catalog too
+    ensure_namespace(catalog, Layer.RAW.value)
+    ensure_namespace(catalog, Layer.RAW.value)  # idempotent against a real catalog too
     assert ("raw",) in catalog.list_namespaces()
 
     name = f"orders_{uuid.uuid4().hex[:8]}"

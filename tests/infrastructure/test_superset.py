@@ -331,9 +331,10 @@ SCHEMAS = (
 )
 
 
-def test_superset_may_only_select_from_gold_and_health_in_the_read_only_catalog(
+def test_superset_may_only_select_from_gold_health_and_ml_in_the_read_only_catalog(
     trino_rules,
 ) -> None:
+    """gold, health, and ml: the churn scores (issue 17), written after the model's blocking gate."""
     user = cluster.TRINO_USER
     allowed = {
         (catalog, schema, frozenset(privileges))
@@ -344,10 +345,10 @@ def test_superset_may_only_select_from_gold_and_health_in_the_read_only_catalog(
     assert allowed == {
         (cluster.TRINO_CATALOG, schema, frozenset({"SELECT"})) for schema in cluster.CLUSTER_SCHEMAS
     }
-    assert {"gold", "health"} == cluster.CLUSTER_SCHEMAS
+    assert {"gold", "health", "ml"} == cluster.CLUSTER_SCHEMAS
 
 
-def test_superset_sees_the_gold_and_health_schemas_only(trino_rules) -> None:
+def test_superset_sees_the_gold_health_and_ml_schemas_only(trino_rules) -> None:
     """Review finding: the catch-all rules let `superset` list raw, bronze and silver."""
     for catalog in CATALOGS:
         expected = cluster.CLUSTER_SCHEMAS if catalog == cluster.TRINO_CATALOG else set()

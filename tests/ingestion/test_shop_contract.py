@@ -300,4 +300,6 @@ def test_order_lifecycle(rows, days) -> None:
     assert 60_000 < history_orders < 70_000
     assert sum(r["updated_at"] < start for r in rows["orders"]) == history_orders
     n = sum(final.values())
-    assert 0.03 < final["cancelled"] / n < 0.07
+    # 4% of orders, 40% of a cancel-prone customer's (a quarter of customers, fewer of the orders:
+    # they churn faster): ~8.7% at seed 42.
+    assert 0.06 < final["cancelled"] / n < 0.11

@@ -225,7 +225,7 @@ def test_load_killed_after_one_table_on_a_pod_that_loses_its_folder_is_loaded_ag
 
 def test_stale_writer_fails_cleanly_then_retries(s3_env: dict[str, str]) -> None:
     catalog = get_catalog(Settings.from_env(s3_env))
-    ensure_namespace(catalog, Layer.RAW)
+    ensure_namespace(catalog, Layer.RAW.value)
     schema = pa.schema([pa.field("id", pa.int64())])
     identifier = "raw.stale"
     # pyiceberg retries conflicting appends itself (commit.retry.num-retries, 4 by default);
@@ -255,7 +255,7 @@ def test_two_processes_append_at_once_and_no_commit_is_lost(
     s3_env: dict[str, str], tmp_path: Path
 ) -> None:
     catalog = get_catalog(Settings.from_env(s3_env))
-    ensure_namespace(catalog, Layer.RAW)
+    ensure_namespace(catalog, Layer.RAW.value)
     catalog.create_table(
         "raw.contended",
         schema=pa.schema([pa.field("writer", pa.int64()), pa.field("seq", pa.int64())]),

@@ -35,8 +35,10 @@ BASE_CUSTOMERS = [
     (2, "small_business", "2024-12-01 08:00:00", "2024-12-01 08:00:00", None),
     (9, "corporate", "2023-01-01 08:00:00", "2023-01-01 08:00:00", None),
 ]
-# Everything that happens from the cutoff on: new orders (inside the label window), a return of
-# an order placed before the cutoff, a segment change and a new customer.
+# Everything that happens from the cutoff on: new orders (inside the label window), a return and
+# a cancellation of orders placed before the cutoff, a segment change and a new customer.
+RETURNED_LATER = (101, 1, "2025-02-10", "returned", 20.00, "2025-03-20 10:00:00")
+CANCELLED_LATER = (202, 2, "2025-03-03", "cancelled", 40.00, "2025-03-04 00:00:00")
 LATER_ORDERS = [
     (104, 1, "2025-03-05", "delivered", 25.00, "2025-03-09 10:00:00"),
     (203, 2, "2025-03-15", "placed", 5.00, "2025-03-15 10:00:00"),
@@ -88,7 +90,11 @@ def build(work_dir: Path, orders: list[tuple], customers: list[tuple]) -> list[d
 def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[dict]]:
     base = build(tmp_path_factory.mktemp("base"), BASE_ORDERS, BASE_CUSTOMERS)
     later_customers = [c for c in BASE_CUSTOMERS if c[0] != 2] + LATER_CUSTOMERS
-    changed = build(tmp_path_factory.mktemp("changed"), BASE_ORDERS + LATER_ORDERS, later_customers)
+    # Orders 101 and 202 reach their new status at or after the cutoff: the source's current
+    # state (what silver and gold hold) no longer says what they were at the cutoff.
+    later_state = {o[0]: o for o in (RETURNED_LATER, CANCELLED_LATER)}
+    orders = [later_state.get(o[0], o) for o in BASE_ORDERS] + LATER_ORDERS
+    changed = build(tmp_path_factory.mktemp("changed"), orders, later_customers)
     return base, changed
 
 
