@@ -31,12 +31,11 @@ from orchestration.launch import QueueServer, failure_explained, launch_run, par
 from orchestration.partitions import outside_partitions
 
 DBT_LAYERS = {Layer.BRONZE.value, Layer.SILVER.value, Layer.GOLD.value}
+# Dagster's own step-by-step log lines stay in the run's logs (make land's runs too).
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Each run's steps in its worker process, as execute_in_process ran them: one process loads the
 # code location once per run, and the embedded engine runs one step at a time anyway.
-RUN_CONFIG = {
-    "execution": {"config": {"in_process": {}}},
-    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-}
+RUN_CONFIG = {"execution": {"config": {"in_process": {}}}, **QUIET_LOGS}
 
 
 def launch(instance: dg.DagsterInstance, server: QueueServer, job: str, day: date) -> dg.DagsterRun:
