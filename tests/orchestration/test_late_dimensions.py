@@ -31,6 +31,7 @@ def day(n: int) -> date:
 IN_ORDER = [(day(1), day(2)), *((day(n), day(n)) for n in range(3, 8))]
 WITH_GAP = [(day(1), day(2)), (day(6), day(6)), (day(3), day(5)), (day(7), day(7))]
 WAITING_CHECK = "not_inferred_member"  # the warning-level dbt test on the facts' dimension keys
+PAYMENTS_CHECK = "assert_paid_orders_have_payments"  # paid orders whose payments are not loaded
 # fact table, dimension key column, dimension table
 DIMENSION_KEYS = [
     ("gold.fct_orders", "customer_key", "silver.dim_customer"),
@@ -160,6 +161,13 @@ def test_no_run_fails_when_a_backfill_leaves_a_gap(with_gap: Sequence) -> None:
         # nothing fails at error level (warnings are allowed)
         assert result.success, failed_checks(result)
         assert {severity for *_, severity in failed_checks(result)} <= {"WARN"}
+    # Date 6 delivers orders whose payment arrived on 3-5: they wait for it (a warning, not a
+    # failed build), and filling the gap brings the payments.
+    payments = [
+        {e.passed for e in r.get_asset_check_evaluations() if e.check_name == PAYMENTS_CHECK}
+        for r in with_gap.results
+    ]
+    assert payments[1:3] == [{False}, {True}], payments
 
 
 def test_facts_wait_on_inferred_members_until_the_gap_is_filled(with_gap: Sequence) -> None:
