@@ -313,7 +313,7 @@ def test_a_failed_build_leaves_the_previous_manifest_alone(tmp_path, monkeypatch
 
 
 # ------------------------------------------------------------------------------------------------
-# Trino: the user `superset` sees gold only, read-only
+# Trino: the user `superset` sees gold, health and ml only, read-only
 # Who sees what in Trino, by the rules of values/trino.yaml (the `trino_rules` fixture, conftest)
 # and Trino's semantics (tests/infrastructure/trino_access.py).
 CATALOGS = ("iceberg", "iceberg_readonly", "iceberg_maintenance", "tpch", "system")
