@@ -1,26 +1,16 @@
-"""The data-health assets, downstream of every gold model of the dbt manifest and the publish step."""
+"""The data-health assets, downstream of every gold model and the publish step."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from lakehouse.layers import Layer
-from orchestration.defs.dbt.project import dbt_project_manifest
-from orchestration.defs.dbt.publish import PUBLISH_KEY
-from orchestration.defs.dbt.translator import LayerTranslator
+from orchestration.defs.dbt.publish import PUBLISH_KEY, published_model_keys
 from orchestration.defs.health.assets import build_health_assets
 
 
 @dg.definitions
 def health_definitions() -> dg.Definitions:
-    translator = LayerTranslator()
-    models = [
-        node
-        for node in dbt_project_manifest()["nodes"].values()
-        if node["resource_type"] == "model"
-    ]
-    gold = sorted(
-        (key for key in map(translator.get_asset_key, models) if key.path[0] == Layer.GOLD.value),
-        key=lambda key: key.to_user_string(),
-    )
+    # the gold models of the loaded dbt assets: no second read of the manifest at load time
+    gold = [key for key in published_model_keys() if key.path[0] == Layer.GOLD.value]
     return dg.Definitions(assets=[build_health_assets([*gold, PUBLISH_KEY])])
