@@ -40,7 +40,7 @@ BIN = Path(sys.executable).parent
 HEARTBEAT_TOLERANCE_SECONDS = "75"
 # The failure sensor ticks every 30 s: how long a failed run waits for its record.
 FAILURE_RECORD_WAIT_SECONDS = 120
-POLL_SECONDS = 2
+POLL_SECONDS = 1
 # Runs still to finish before a daemon started here stops.
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
