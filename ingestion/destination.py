@@ -122,7 +122,10 @@ def commit_job(
 def package_jobs(pipeline: dlt.Pipeline, load_id: str) -> dict[str, int]:
     """Each data table of load ``load_id``'s package and its number of jobs with rows.
 
-    Read with ``Pipeline.get_load_package_info`` (dlt's reference: ``dlt/pipeline/pipeline.md``).
+    Read with ``Pipeline.get_load_package_info``: its ``jobs`` by state, each job's
+    ``job_file_info`` and file (dlt docs: reference/performance, "parallel_config" snippet;
+    running-in-production/running.md, "Inspect and save the load info"; the fields are those of
+    ``LoadJobInfo`` and ``ParsedLoadJobFileName`` in ``dlt/common/storages/load_package.py``).
     dlt's loader moves job files between the package's folders while this runs, so a listing can
     miss a file on the move (or find it gone): three listings are merged; a job moves at most
     twice (new, started, completed) and cannot hide from all three.
@@ -191,8 +194,11 @@ def iceberg_destination(settings: Settings, namespace: str) -> Any:
         # of its committed jobs (ingestion.pipeline_state) is read and rewritten by one job only.
         loader_parallelism_strategy="table-sequential",
     )(
-        # A capability passed to the factory (dlt ``Destination.capabilities``): dlt's load id
-        # column as plain strings. Its default, a dictionary column, is a type Iceberg lacks, and
-        # pyiceberg cannot concatenate such a file's rows with its own files' rows on read.
+        # A capability passed to the factory (dlt docs: general-usage/destination.md, "Pass
+        # additional parameters and change destination capabilities"; the parquet writer's
+        # `supports_dictionary_encoding`: dlt-ecosystem/file-formats/parquet.md, "Destination
+        # autoconfig"): dlt's load id column as plain strings. Its default, a dictionary column,
+        # is a type Iceberg lacks, and pyiceberg cannot concatenate such a file's rows with its
+        # own files' rows on read.
         parquet_format=ParquetFormatConfiguration(supports_dictionary_encoding=False),
     )

@@ -80,6 +80,8 @@ def column_names_problem(names: Iterable[str]) -> str | None:
             f"column(s) {', '.join(map(str, blank))} have no name (a trailing comma in a CSV "
             "header, an empty JSON key): name them or remove them from the export"
         )
+    # dlt's default convention, imported by the layout its docs give (general-usage/
+    # naming-convention.md: one module per convention, its class named `NamingConvention`).
     naming = NamingConvention()
     spellings: dict[str, list[str]] = {}
     for name in [*names, *sorted(LINEAGE_COLUMNS)]:
