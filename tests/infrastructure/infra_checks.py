@@ -315,7 +315,7 @@ def uncommented_keys(text: str) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 # NetworkPolicy evaluation
 # ------------------------------------------------------------------------------------------------
-def _match_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+def match_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     if selector is None:
         return False
     for key, value in (selector.get("matchLabels") or {}).items():
@@ -365,12 +365,12 @@ def _peer_matches(peer: Mapping[str, Any], other: Endpoint, policy_ns: str) -> b
     if not other.is_pod:
         return False
     if "namespaceSelector" in peer:
-        if not _match_selector(peer["namespaceSelector"], other.ns_labels):
+        if not match_selector(peer["namespaceSelector"], other.ns_labels):
             return False
     elif other.namespace != policy_ns:
         return False
     if "podSelector" in peer:
-        return _match_selector(peer["podSelector"], other.labels)
+        return match_selector(peer["podSelector"], other.labels)
     return True
 
 
@@ -402,7 +402,7 @@ def _direction_allows(
         for p in policies
         if subject.is_pod
         and p["metadata"].get("namespace", NAMESPACE) == subject.namespace
-        and _match_selector(p["spec"].get("podSelector", {}), subject.labels)
+        and match_selector(p["spec"].get("podSelector", {}), subject.labels)
         and direction in (p["spec"].get("policyTypes") or ["Ingress"])
     ]
     if not selecting:

@@ -130,5 +130,5 @@ def test_every_policy_selects_a_real_component(network_policies, component_label
         if selector == {}:
             continue
         assert any(
-            checks._match_selector(selector, labels) for labels in component_labels.values()
+            checks.match_selector(selector, labels) for labels in component_labels.values()
         ), policy["metadata"]["name"]

@@ -11,57 +11,20 @@ restricted Pod Security Standard, and no plaintext secret in an env var.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from tests.infrastructure import infra_checks as checks
+from tests.infrastructure.upstream_charts import render
 
-UPSTREAM = os.environ.get("LAKEHOUSE_UPSTREAM_CHARTS", "")
 RELEASES = ["minio", "polaris", "trino", "dagster", "seaweedfs", "superset"]
-# Test hooks (`helm test`) are not installed by `make up`.
-SKIP_SOURCES = ("/tests/",)
-
-
-def _chart_dir(name: str) -> Path:
-    if not UPSTREAM:
-        pytest.skip(
-            "LAKEHOUSE_UPSTREAM_CHARTS is not set: upstream charts are rendered in CI (kind-e2e)"
-        )
-    path = Path(UPSTREAM) / name
-    if not (path / "Chart.yaml").is_file():
-        pytest.skip(f"{path} holds no unpacked chart")
-    return path
-
-
-def render(name: str, charts: dict[str, Any]) -> list[dict[str, Any]]:
-    import helm_python
-
-    release = next(r for r in charts["releases"] if r["name"] == name)
-    chart_dir = _chart_dir(name)
-    chart = helm_python.Chart.load(chart_dir)
-    assert chart.version == release["version"], (
-        f"{chart_dir} is {chart.version}, pinned {release['version']}"
-    )
-    values = yaml.safe_load((checks.VALUES_DIR / f"{name}.yaml").read_text())
-    rendered = chart.render(values, name=name, namespace=checks.NAMESPACE, is_install=True)
-    docs = []
-    for source, text in rendered.items():
-        if any(part in source for part in SKIP_SOURCES) or not source.endswith((".yaml", ".yml")):
-            continue
-        for doc in checks.load_docs_text(text):
-            doc.setdefault("metadata", {}).setdefault("annotations", {})
-            docs.append(doc)
-    return docs
 
 
 @pytest.mark.parametrize("name", RELEASES)
-def test_upstream_chart_renders_restricted_pods_without_plain_secrets(name: str, charts) -> None:
-    docs = render(name, charts)
+def test_upstream_chart_renders_restricted_pods_without_plain_secrets(name: str) -> None:
+    docs = render(name)
     assert docs, f"{name} rendered nothing"
     assert checks.manifest_restricted_violations(docs) == []
     assert checks.manifest_env_violations(docs) == []
@@ -72,8 +35,8 @@ def test_upstream_chart_renders_restricted_pods_without_plain_secrets(name: str,
 
 
 @pytest.mark.parametrize("name", RELEASES)
-def test_upstream_chart_output_validates_against_kubernetes_schema(name: str, charts) -> None:
-    for doc in render(name, charts):
+def test_upstream_chart_output_validates_against_kubernetes_schema(name: str) -> None:
+    for doc in render(name):
         if "apiVersion" not in doc or "monitoring.coreos.com" in doc["apiVersion"]:
             continue
         try:
@@ -86,8 +49,8 @@ def test_upstream_chart_output_validates_against_kubernetes_schema(name: str, ch
             )
 
 
-def test_trino_catalog_configmap_has_only_env_references(charts) -> None:
-    docs = render("trino", charts)
+def test_trino_catalog_configmap_has_only_env_references() -> None:
+    docs = render("trino")
     (catalogs,) = [
         d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("catalog")
     ]
@@ -95,10 +58,10 @@ def test_trino_catalog_configmap_has_only_env_references(charts) -> None:
     assert "iceberg.properties" in catalogs["data"]
 
 
-def test_superset_names_and_labels_are_what_the_platform_uses(charts) -> None:
+def test_superset_names_and_labels_are_what_the_platform_uses() -> None:
     """The Service, the pods' NetworkPolicy labels, the init Job and the Secrets the pinned chart
     really renders with values/superset.yaml (charts.yaml services:, network-policies.yaml, up.sh)."""
-    docs = render("superset", charts)
+    docs = render("superset")
     by_kind: dict[str, dict[str, dict[str, Any]]] = {}
     for doc in docs:
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
