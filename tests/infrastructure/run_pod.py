@@ -16,7 +16,7 @@ Offline, both inputs are derived from the values file the way the pinned chart d
 * the launcher: ``dagsterYaml.runLauncher.k8s`` in ``helm/dagster/templates/helpers/instance/
   _run-launcher.tpl`` (``labels``, ``resources``, ``securityContext``, ``runK8sConfig`` with its
   keys in snake case).
-With ``LAKEHOUSE_UPSTREAM_CHARTS`` set (CI), test_upstream_render.py feeds the same merge the
+With ``LAKEHOUSE_UPSTREAM_CHARTS`` set (CI), test_upstream_references.py feeds the same merge the
 rendered chart's real env var and instance ConfigMap instead.
 """
 

@@ -18,6 +18,7 @@ import yaml
 
 from lakehouse.platform import secrets as platform_secrets
 from tests.infrastructure import infra_checks as checks
+from tests.infrastructure import run_pod
 from tests.infrastructure.upstream_charts import missing, render
 
 CHARTS = yaml.safe_load(checks.CHARTS_FILE.read_text())
@@ -286,3 +287,39 @@ def test_polaris_serves_the_realm_the_bootstrap_writes_root_credentials_for() ->
         yaml.safe_load(credentials)
     )
     assert properties["polaris.realm-context.require-header"] == "false"
+
+
+def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(values) -> None:
+    """run_pod.py derives the run pod's two inputs from values/dagster.yaml the way the chart
+    does; here dagster-k8s's merge is fed what the chart really renders instead - the code
+    location's DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT and the instance ConfigMap's run_launcher
+    config - and the run pod must come out the same."""
+    docs = render("dagster")
+    (context,) = [
+        env["value"]
+        for _, pod in pods(docs)
+        for container in pod["spec"]["containers"]
+        for env in container.get("env") or []
+        if env["name"] == "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"
+    ]
+    (instance,) = [
+        yaml.safe_load(d["data"]["dagster.yaml"])
+        for d in docs
+        if d["kind"] == "ConfigMap" and "dagster.yaml" in (d.get("data") or {})
+    ]
+    assert instance["run_launcher"]["class"] == "K8sRunLauncher"
+    launcher = run_pod.launcher_from_instance(instance["run_launcher"]["config"])
+    rendered = run_pod.run_pod_summary(run_pod.effective_run_config(launcher, context))
+
+    (deployment,) = values["dagster"]["dagster-user-deployments"]["deployments"]
+    planned_launcher = values["dagster"]["runLauncher"]["config"]["k8sRunLauncher"]
+    planned = run_pod.run_pod_summary(
+        run_pod.effective_run_config(
+            run_pod.launcher_from_values(planned_launcher),
+            run_pod.code_location_context(deployment),
+        )
+    )
+    assert rendered["resources"] == planned["resources"]
+    assert rendered["labels"] == planned["labels"]
+    assert rendered["security_context"] == planned["security_context"]
+    assert rendered["env"] == planned["env"]
