@@ -323,3 +323,33 @@ def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(valu
     assert rendered["labels"] == planned["labels"]
     assert rendered["security_context"] == planned["security_context"]
     assert rendered["env"] == planned["env"]
+
+
+def env_addresses(env: list[dict[str, Any]]) -> list[str]:
+    """Service addresses in plain env values: URLs with a port, and a *_HOST with its *_PORT."""
+    plain = {e["name"]: str(e["value"]) for e in env if "value" in e}
+    addresses = [v for v in plain.values() if "://" in v and ADDRESS_RE.match(v)]
+    for name, host in plain.items():
+        if name.endswith("_HOST") and f"{name[:-5]}_PORT" in plain:
+            addresses.append(f"{host}:{plain[name[:-5] + '_PORT']}")
+    return addresses
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_addresses_in_the_projects_env_name_rendered_services(
+    backend, manifest_files, values, component_labels
+) -> None:
+    """Every Service address the project's own pods and the code location's env name exists with
+    that port; the code location and its run pods, which open them all, are let through."""
+    docs = cluster(manifest_files, backend, ["polaris", "trino", backend])
+    for _, pod in pods(project_docs(manifest_files, backend)):
+        for container in checks.containers(pod["spec"]):
+            for address in env_addresses(container.get("env") or []):
+                resolve(address, docs)
+    (deployment,) = values["dagster"]["dagster-user-deployments"]["deployments"]
+    addresses = env_addresses(deployment["env"])
+    assert {"http://polaris:8181/api/catalog", "http://minio:9000", "trino:8080"} <= set(addresses)
+    for component in ("code-location", "dagster-run"):
+        source = {"metadata": {"labels": component_labels[component]}}
+        for address in addresses:
+            assert_reaches(docs, source, address, policies_of(docs))

@@ -5,8 +5,10 @@ machine), so this runs only when ``LAKEHOUSE_UPSTREAM_CHARTS`` names a folder ho
 unpacked as ``<release>/Chart.yaml`` - e.g. after
 ``helm pull <repo>/<chart> --version <pinned> --untar --untardir "$LAKEHOUSE_UPSTREAM_CHARTS"``,
 which the kind-e2e CI workflow does. Rendering is offline (helm-python-sdk, no cluster); the
-rendered manifests get the same checks as the project's own: Kubernetes schema (strict), the
-restricted Pod Security Standard, and no plaintext secret in an env var.
+rendered manifests get the checks the project's own get: Kubernetes schema (not strict here: an
+upstream chart may carry fields the bundled schema lacks), the restricted Pod Security Standard,
+and no plaintext secret in an env var. The rendering itself is in upstream_charts.py;
+test_upstream_references.py checks the names, ports, labels and Secrets the project relies on.
 """
 
 from __future__ import annotations
