@@ -60,9 +60,12 @@ def cluster(manifest_files, backend: str, releases: list[str]) -> list[dict[str,
 
 
 def pods(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(location, pod template) of every pod the documents would create."""
+    """(location, pod template) of every pod the documents would create (a workload scaled to 0
+    replicas creates none)."""
     found = []
     for doc in docs:
+        if doc.get("spec", {}).get("replicas") == 0:
+            continue
         for location, _ in checks.pod_specs(doc):
             found.append((location, doc if doc["kind"] == "Pod" else doc["spec"]["template"]))
     return found
@@ -353,3 +356,28 @@ def test_addresses_in_the_projects_env_name_rendered_services(
         source = {"metadata": {"labels": component_labels[component]}}
         for address in addresses:
             assert_reaches(docs, source, address, policies_of(docs))
+
+
+def test_superset_pods_reach_their_metadata_database_and_trino(manifest_files) -> None:
+    """The rendered superset_config.py's database address and the Trino URI of the dashboards
+    bundle (analytics.cluster.trino_uri) name rendered Services, and the policies let the
+    rendered web and init pods open both (the init Job imports the bundle's Trino connection)."""
+    from analytics import cluster as analytics_cluster
+
+    backend = CHARTS["s3_backend"]
+    docs = cluster(manifest_files, backend, ["superset", "trino"])
+    rendered = render("superset")
+    (config,) = [
+        d for d in rendered if d["kind"] == "Secret" and d["metadata"]["name"] == "superset-config"
+    ]
+    database = re.findall(r"@([a-z0-9-]+:\d+)/", config["stringData"]["superset_config.py"])
+    assert database == ["lakehouse-postgres:5432"]
+    trino = analytics_cluster.trino_uri().split("@", 1)[1]
+    sources = [pod for _, pod in pods(rendered)]
+    assert {labels_of(pod).get(checks.COMPONENT) for pod in sources} == {
+        "superset",
+        "superset-init",
+    }
+    for pod in sources:
+        for address in (*database, trino):
+            assert_reaches(docs, pod, address, policies_of(docs))

@@ -72,6 +72,9 @@ def test_superset_names_and_labels_are_what_the_platform_uses() -> None:
     web = by_kind["Deployment"]["superset"]["spec"]["template"]
     assert web["metadata"]["labels"][checks.COMPONENT] == "superset"
     assert service["spec"]["selector"].items() <= web["metadata"]["labels"].items()
+    # charts.yaml install_order: the init Job runs after every install and upgrade.
+    hooks = by_kind["Job"]["superset-init-db"]["metadata"]["annotations"]["helm.sh/hook"]
+    assert hooks.split(",") == ["post-install", "post-upgrade"]
     init = by_kind["Job"]["superset-init-db"]["spec"]["template"]
     assert init["metadata"]["labels"][checks.COMPONENT] == "superset-init"
     for pod in (web, init):
