@@ -8,7 +8,7 @@ The table is read here with plain YAML, not through ``lakehouse.platform.charts`
 the scripts to the declared table, not to the code that prints it.
 
 How each chart names its Service (read from upstream at the pinned versions; nothing is rendered
-here, the CI workflow renders the real charts in test_upstream_render.py):
+here; test_upstream_references.py holds the table to the real charts rendered in CI):
 * dagster-io/dagster ``helm/dagster/templates/helpers/_helpers.tpl``, ``dagster.webserver.fullname``:
   ``printf "%s-%s" .Release.Name (default "webserver" .Values.dagsterWebserver.nameOverride)``, used
   as the Service name by ``helpers/_service-webserver.tpl`` with port ``dagsterWebserver.service.port``.
