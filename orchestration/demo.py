@@ -5,6 +5,9 @@ UI launch them (``orchestration/launch.py``), so the demo's runs show on the job
 Overview timeline, and the failure sensor records a failed one. One Dagster daemon serves the
 demo's runs (``make dev``'s when it runs); the runs' own output (dlt's progress, dbt's log lines)
 goes to that daemon's log, ``<data>/logs/demo.log``, or with ``--verbose`` to this terminal.
+One code server loads the code location for all the demo's launches (``code_server.py``).
+Each date waits for the run before (no run is queued ahead: Dagster counts a queued run as not in
+progress, so the automation sensor would request the assets it is about to build).
 
 Running the demo again loads nothing twice: dlt's ledger skips dates already loaded, and the
 incremental dbt models are skipped for a date the Dagster instance records as built on the same
@@ -27,6 +30,7 @@ from lakehouse.inventory import layer_row_counts
 from lakehouse.layers import Layer
 from lakehouse.settings import Profile, Settings
 from ml.report import churn_model_summary
+from orchestration.code_server import CodeServer
 from orchestration.launch import QueueServer, failure_explained, launch_run, partition_tags
 from orchestration.partitions import outside_partitions
 
@@ -189,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Full logs: {log} (make demo VERBOSE=1 prints them here)")
     # The runs' output goes where the daemon that runs them writes: the log, or this terminal
     # (with `make dev` running, its daemon runs them and prints there).
-    server = QueueServer(log, to_terminal=args.verbose)
-    with dg.DagsterInstance.get() as instance:
+    with CodeServer(log) as workspace, dg.DagsterInstance.get() as instance:
+        server = QueueServer(log, to_terminal=args.verbose, workspace=workspace)
         try:
             if server.ensure():
                 print(

@@ -89,10 +89,15 @@ class QueueServer:
     stays queued asks again (``ensure``) and starts one then.
     """
 
-    def __init__(self, log: Path, to_terminal: bool = False) -> None:
+    def __init__(self, log: Path, to_terminal: bool = False, workspace: Path | None = None) -> None:
         self.log = log  # the Dagster commands' output, and the daemon's unless to_terminal
         self.to_terminal = to_terminal
+        # The code locations' workspace file (orchestration/code_server.py); default: pyproject's.
+        self.workspace = workspace
         self.daemon: subprocess.Popen | None = None
+
+    def workspace_args(self) -> list[str]:
+        return ["-w", str(self.workspace)] if self.workspace else []
 
     def ensure(self) -> str | None:
         """Start a daemon if none is alive; say which one serves the queue (None: unchanged)."""
@@ -100,7 +105,7 @@ class QueueServer:
             return None
         with self.log.open("a") as out:
             self.daemon = subprocess.Popen(
-                [str(BIN / "dagster-daemon"), "run"],
+                [str(BIN / "dagster-daemon"), "run", *self.workspace_args()],
                 cwd=REPO_ROOT,
                 stdout=None if self.to_terminal else out,
                 stderr=None if self.to_terminal else out,
@@ -193,7 +198,8 @@ def launch_run(
     None if the launch itself failed (its reason is in ``log``); ``on_status`` gets each status.
     """
     run_id = str(uuid.uuid4())
-    args = ["dagster", "job", "launch", "-j", job, "--run-id", run_id, "--tags", json.dumps(tags)]
+    args = ["dagster", "job", "launch", *server.workspace_args(), "-j", job, "--run-id", run_id]
+    args += ["--tags", json.dumps(tags)]
     if run_config:
         args += ["--config-json", json.dumps(run_config)]
     if dagster_cli(*args, log=log).returncode != 0:

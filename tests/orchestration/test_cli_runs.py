@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 
 from lakehouse.paths import REPO_ROOT
@@ -181,3 +182,15 @@ def test_the_demos_runs_are_launched_runs_of_their_jobs(lakehouse_env):
         assert run.status == dg.DagsterRunStatus.SUCCESS, run.job_name
         assert run.remote_job_origin.location_name == LOCATION, run.job_name
         assert run.run_id[:8] in done.stdout  # the demo names each run it launched
+    # The code server its launches read the jobs from, the daemon it started and the runs'
+    # workers are all gone once it has exited, and so is the code server's workspace file.
+    assert [p.cmdline() for p in psutil.process_iter() if serves(p, lakehouse_env)] == []
+    assert list((lakehouse_env.data_dir / "logs").glob("*workspace*")) == []
+
+
+def serves(process: psutil.Process, settings: Settings) -> bool:
+    """Whether ``process`` was started for the test's data folder (by its environment)."""
+    try:
+        return process.environ().get("LAKEHOUSE_DATA_DIR") == str(settings.data_dir)
+    except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
