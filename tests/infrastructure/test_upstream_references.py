@@ -296,15 +296,21 @@ def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(valu
     """run_pod.py derives the run pod's two inputs from values/dagster.yaml the way the chart
     does; here dagster-k8s's merge is fed what the chart really renders instead - the code
     location's DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT and the instance ConfigMap's run_launcher
-    config - and the run pod must come out the same."""
+    config - and the run pod must come out the same. With ``includeConfigInLaunchedRuns`` off the
+    chart renders no such env var (charts/dagster-user-deployments/templates/deployment-user.yaml
+    emits it only when enabled), and the run pod is the launcher's alone."""
     docs = render("dagster")
-    (context,) = [
+    contexts = [
         env["value"]
         for _, pod in pods(docs)
         for container in pod["spec"]["containers"]
         for env in container.get("env") or []
         if env["name"] == "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"
     ]
+    (deployment,) = values["dagster"]["dagster-user-deployments"]["deployments"]
+    planned_context = run_pod.code_location_context(deployment)
+    assert len(contexts) == (0 if planned_context is None else 1)
+    context = contexts[0] if contexts else None
     (instance,) = [
         yaml.safe_load(d["data"]["dagster.yaml"])
         for d in docs
@@ -314,12 +320,10 @@ def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(valu
     launcher = run_pod.launcher_from_instance(instance["run_launcher"]["config"])
     rendered = run_pod.run_pod_summary(run_pod.effective_run_config(launcher, context))
 
-    (deployment,) = values["dagster"]["dagster-user-deployments"]["deployments"]
     planned_launcher = values["dagster"]["runLauncher"]["config"]["k8sRunLauncher"]
     planned = run_pod.run_pod_summary(
         run_pod.effective_run_config(
-            run_pod.launcher_from_values(planned_launcher),
-            run_pod.code_location_context(deployment),
+            run_pod.launcher_from_values(planned_launcher), planned_context
         )
     )
     assert rendered["resources"] == planned["resources"]
