@@ -143,7 +143,9 @@ def _render_without_schemas(path: Path, values: dict[str, Any], name: str) -> di
 
 
 @functools.cache
-def _render(path: Path, name: str) -> tuple[str | None, tuple[dict[str, Any], ...]]:
+def _render(
+    path: Path, name: str, values_text: str
+) -> tuple[str | None, tuple[dict[str, Any], ...]]:
     """(stand-in version or None when the chart is at its pin, the rendered objects)."""
     import helm_python
 
@@ -155,7 +157,7 @@ def _render(path: Path, name: str) -> tuple[str | None, tuple[dict[str, Any], ..
             f"{path} is {chart.version}, pinned {release['version']} "
             f"(a stand-in must be named in {STANDINS_VAR})"
         )
-    values = yaml.safe_load((checks.VALUES_DIR / f"{name}.yaml").read_text())
+    values = yaml.safe_load(values_text)
     if _remote_schemas(path):
         check_schemas_offline(path, chart, values)
         rendered = _render_without_schemas(path, values, name)
@@ -172,9 +174,14 @@ def _render(path: Path, name: str) -> tuple[str | None, tuple[dict[str, Any], ..
     return standin, tuple(docs)
 
 
-def render(name: str) -> list[dict[str, Any]]:
-    """Every object release ``name`` would install (helm test hooks left out)."""
-    standin, docs = _render(chart_dir(name), name)
+def render(name: str, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every object release ``name`` would install (helm test hooks left out), with its values
+    file or the ``values`` given instead."""
+    if values is None:
+        values_text = (checks.VALUES_DIR / f"{name}.yaml").read_text()
+    else:
+        values_text = yaml.safe_dump(values)
+    standin, docs = _render(chart_dir(name), name, values_text)
     if standin:
         warnings.warn(f"{name} rendered from stand-in chart {standin}, not its pin", stacklevel=2)
     return list(docs)
