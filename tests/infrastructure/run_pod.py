@@ -29,6 +29,9 @@ from typing import Any
 
 NAMESPACE = "lakehouse"
 RELEASE = "dagster"
+# `dagster.fullname` of the dagster-user-deployments subchart (its templates/helpers/_helpers.tpl):
+# the release name plus the subchart's name, which the release name does not contain.
+SUBCHART_FULLNAME = f"{RELEASE}-dagster-user-deployments"
 
 
 def _snake(key: str) -> str:
@@ -42,10 +45,10 @@ def code_location_context(deployment: dict[str, Any]) -> dict[str, Any] | None:
         return None
     k8s: dict[str, Any] = {
         "image_pull_policy": deployment["image"]["pullPolicy"],
-        "env_config_maps": [f"{RELEASE}-{deployment['name']}-user-env"]
+        "env_config_maps": [f"{SUBCHART_FULLNAME}-{deployment['name']}-user-env"]
         + [c["name"] for c in deployment.get("envConfigMaps") or [] if "name" in c],
         "namespace": NAMESPACE,
-        "service_account_name": f"{RELEASE}-dagster-user-deployments-user-deployments",
+        "service_account_name": f"{SUBCHART_FULLNAME}-user-deployments",
     }
     if deployment.get("envSecrets"):
         k8s["env_secrets"] = [s["name"] for s in deployment["envSecrets"] if "name" in s]

@@ -10,6 +10,8 @@ versions with the project's values (``upstream_charts``; skipped without
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from typing import Any
 
@@ -292,19 +294,37 @@ def test_polaris_serves_the_realm_the_bootstrap_writes_root_credentials_for() ->
     assert properties["polaris.realm-context.require-header"] == "false"
 
 
-def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(values) -> None:
+@pytest.mark.parametrize("include", [None, True], ids=["values-file", "include-enabled"])
+def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(
+    values, include
+) -> None:
     """run_pod.py derives the run pod's two inputs from values/dagster.yaml the way the chart
     does; here dagster-k8s's merge is fed what the chart really renders instead - the code
     location's DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT and the instance ConfigMap's run_launcher
-    config - and the run pod must come out the same."""
-    docs = render("dagster")
-    (context,) = [
+    config - and the run pod must come out the same. With ``includeConfigInLaunchedRuns`` off (the
+    values file) the chart renders no such env var (charts/dagster-user-deployments/templates/
+    deployment-user.yaml emits it only when enabled), and the run pod is the launcher's alone;
+    turned on, the rendered context must be the one run_pod.py plans (it then wins the merge)."""
+    dagster = copy.deepcopy(values["dagster"])
+    (deployment,) = dagster["dagster-user-deployments"]["deployments"]
+    if include is not None:
+        deployment["includeConfigInLaunchedRuns"] = {"enabled": include}
+    docs = render("dagster", dagster)
+    contexts = [
         env["value"]
         for _, pod in pods(docs)
         for container in pod["spec"]["containers"]
         for env in container.get("env") or []
         if env["name"] == "DAGSTER_CLI_API_GRPC_CONTAINER_CONTEXT"
     ]
+    planned_context = run_pod.code_location_context(deployment)
+    assert len(contexts) == (0 if planned_context is None else 1)
+    context = contexts[0] if contexts else None
+    if context is not None:
+        # The chart adds run_k8s_config (service-account token, pod annotations) run_pod.py leaves out.
+        rendered_k8s = json.loads(context)["k8s"]
+        rendered_k8s.pop("run_k8s_config")
+        assert rendered_k8s == planned_context["k8s"]
     (instance,) = [
         yaml.safe_load(d["data"]["dagster.yaml"])
         for d in docs
@@ -314,12 +334,10 @@ def test_dagster_run_pod_from_the_rendered_chart_is_the_one_the_values_plan(valu
     launcher = run_pod.launcher_from_instance(instance["run_launcher"]["config"])
     rendered = run_pod.run_pod_summary(run_pod.effective_run_config(launcher, context))
 
-    (deployment,) = values["dagster"]["dagster-user-deployments"]["deployments"]
-    planned_launcher = values["dagster"]["runLauncher"]["config"]["k8sRunLauncher"]
+    planned_launcher = dagster["runLauncher"]["config"]["k8sRunLauncher"]
     planned = run_pod.run_pod_summary(
         run_pod.effective_run_config(
-            run_pod.launcher_from_values(planned_launcher),
-            run_pod.code_location_context(deployment),
+            run_pod.launcher_from_values(planned_launcher), planned_context
         )
     )
     assert rendered["resources"] == planned["resources"]

@@ -17,9 +17,10 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.infrastructure import infra_checks as checks
-from tests.infrastructure.upstream_charts import render
+from tests.infrastructure.upstream_charts import chart_dir, check_schemas_offline, render
 
 RELEASES = ["minio", "polaris", "trino", "dagster", "seaweedfs", "superset"]
 
@@ -88,3 +89,25 @@ def test_superset_names_and_labels_are_what_the_platform_uses() -> None:
     config = by_kind["Secret"]["superset-config"]["stringData"]["superset_config.py"]
     assert 'SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]' in config
     assert by_kind["Deployment"]["superset-worker"]["spec"]["replicas"] == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"),
+    [
+        # A field of the chart's own schema (dagster-user-deployments: a name is a string).
+        ("dagster-user-deployments", {"deployments": [{"name": 3}]}),
+        # A field typed by the remote Kubernetes definitions (PodSecurityContext).
+        ("dagsterWebserver", {"podSecurityContext": {"runAsNonRoot": "yes"}}),
+    ],
+)
+def test_dagster_offline_schema_check_refuses_what_helm_refuses(key, bad) -> None:
+    """The dagster chart is schema-checked offline (upstream_charts.py): values its schemas
+    reject must be refused, so its passing the project's values means something."""
+    import helm_python
+
+    path = chart_dir("dagster")
+    values = yaml.safe_load((checks.VALUES_DIR / "dagster.yaml").read_text())
+    chart = helm_python.Chart.load(path)
+    check_schemas_offline(path, chart, values)
+    with pytest.raises(AssertionError, match="is not of type"):
+        check_schemas_offline(path, chart, {**values, key: {**values[key], **bad}})
