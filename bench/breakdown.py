@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from bench.generate import business_dates
-from bench.pipeline import instance_home
+from bench.pipeline import instance_home, run_pipeline
 
 STEP_END = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
 RESULTS = {"LogModelResult", "LogTestResult"}  # dbt's JSON log events of a finished node
@@ -83,31 +83,17 @@ def dbt_invocations(log_text: str) -> list[dict]:
 
 def run(recording: Path, data_dir: Path, first: date, last: date) -> dict:
     """One run of the whole graph on the data folder's instance (DAGSTER_HOME), as in the bench."""
-    from orchestration.definitions import defs
-
     log = data_dir / "dbt" / "local" / "logs" / "dbt.log"
     offset = log.stat().st_size if log.exists() else 0
-    instance = dg.DagsterInstance.get()
     started = time.perf_counter()
-    result = defs.resolve_job_def("lakehouse_job").execute_in_process(
-        instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-        run_config={
-            "ops": {"shop": {"config": {"replay_dir": str(recording)}}},
-            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        },
-        raise_on_error=True,
-    )
+    run_id = run_pipeline(recording, first, last)
     seconds = time.perf_counter() - started
     with log.open(encoding="utf-8", errors="replace") as f:
         f.seek(offset)
         dbt_log = f.read()
     return {
         "seconds": seconds,
-        "steps": step_seconds(instance.all_logs(result.run_id)),
+        "steps": step_seconds(dg.DagsterInstance.get().all_logs(run_id)),
         "dbt": dbt_invocations(dbt_log),
     }
 

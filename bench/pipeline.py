@@ -32,7 +32,8 @@ def instance_home(data_dir: Path) -> Path:
     return home
 
 
-def run_pipeline(recording: Path, first: date, last: date) -> None:
+def run_pipeline(recording: Path, first: date, last: date) -> str:
+    """Run the graph for ``first``..``last`` on the DAGSTER_HOME instance; the run's id."""
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("lakehouse_job")
@@ -49,6 +50,7 @@ def run_pipeline(recording: Path, first: date, last: date) -> None:
         raise_on_error=True,
     )
     assert result.success
+    return result.run_id
 
 
 def main() -> None:
