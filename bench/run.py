@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from bench import codeloc
 from bench.generate import business_dates, generate
 from bench.measure import Measurement, run_measured
+from bench.pipeline import instance_home
 from bench.publish import measure_publish
 from ingestion.shop.generator import TABLES
 
@@ -44,7 +45,12 @@ def link_days(recording: Path, days: int, into: Path) -> Path:
 
 
 def pipeline(recording: Path, data_dir: Path, first, last, label: str) -> Measurement:
-    env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
+    """One run of the graph; the runs on one data folder share its Dagster instance."""
+    env = {
+        "LAKEHOUSE_PROFILE": "local",
+        "LAKEHOUSE_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(instance_home(data_dir)),
+    }
     args = [
         "-m",
         "bench.pipeline",

@@ -7,7 +7,9 @@ otherwise) does the run's publish step (``orchestration/defs/dbt/publish.py``) p
 silver/gold tables the run built, in two steps:
 
 1. each table gets one new snapshot (an overwrite carrying the build id in its summary) and the
-   tag ``build-<date>-<run>``;
+   tag ``build-<date>-<run>``; a table dbt builds incrementally gets only the rows the build
+   changed, from the smallest changed key on (``lakehouse/publish_changes.py``), the others are
+   replaced whole;
 2. one append to the build registry (``publish.builds``) records every table's snapshot of the
    build. That commit is the moment the build is published: one per run, all its tables together.
 
@@ -21,7 +23,7 @@ of that build id and records only the tables not yet recorded, so nothing is wri
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,10 +33,19 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import GreaterThanOrEqual
 from pyiceberg.table import Table
 
 from lakehouse.catalog import ensure_namespace, get_catalog, table_identifier
 from lakehouse.layers import PUBLISHED_LAYERS, Layer, staging_namespace
+from lakehouse.publish_changes import (
+    BUILT_THROUGH_PROPERTY,
+    FILE_SIZE_PROPERTY,
+    TARGET_FILE_BYTES,
+    IncrementalDuckDBTable,
+    has_built_at,
+    published_through,
+)
 from lakehouse.registry import BuildRecord, record_builds, recorded_tables
 from lakehouse.settings import Profile, Settings
 
@@ -60,6 +71,9 @@ class BuildSource(Protocol):
 
     def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader: ...
 
+    def incremental(self, layer: Layer, name: str, key: str) -> IncrementalDuckDBTable | None:
+        """The table, if its rows carry the mark of the run that wrote them."""
+
 
 class DuckDBBuild:
     """The embedded default: the tables dbt built in the pipeline's DuckDB file."""
@@ -69,6 +83,12 @@ class DuckDBBuild:
 
     def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader:
         return self.conn.table(f'{layer.value}."{name}"').fetch_arrow_reader(batch_size=1_000_000)
+
+    def incremental(self, layer: Layer, name: str, key: str) -> IncrementalDuckDBTable | None:
+        relation = f'{layer.value}."{name}"'
+        if not has_built_at(self.conn, relation):
+            return None
+        return IncrementalDuckDBTable(self.conn, relation, key)
 
 
 class StagingBuild:
@@ -80,6 +100,9 @@ class StagingBuild:
     def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader:
         staged = self.catalog.load_table(f"{staging_namespace(layer)}.{name}")
         return staged.scan().to_arrow_batch_reader()
+
+    def incremental(self, layer: Layer, name: str, key: str) -> None:
+        return None  # not done on the cluster yet: staging tables are published whole
 
 
 @contextmanager
@@ -129,6 +152,61 @@ def write_snapshot(
     return snapshot_id
 
 
+def write_changed_rows(
+    catalog: Catalog, identifier: str, build: IncrementalDuckDBTable, build_id: str
+) -> int:
+    """Publish an incrementally built table: the rows from the smallest changed key on, or all
+    of them when the table is new, gained columns, or its last publish recorded no mark."""
+    schema = build.schema()
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        table = catalog.create_table(
+            identifier, schema=schema, properties={FILE_SIZE_PROPERTY: str(TARGET_FILE_BYTES)}
+        )
+    if snapshot_id := snapshot_of_build(table, build_id):
+        return snapshot_id  # a retried publish
+    added = set(schema.names) - set(table.schema().column_names)
+    with table.update_schema() as update:
+        update.union_by_name(schema)
+    since = None if added else published_through(table)
+    newest = build.newest_mark()
+    if newest is None:  # an empty table: nothing to mark
+        return write_snapshot(catalog, identifier, build.reader(), build_id)
+    properties = {BUILD_ID_PROPERTY: build_id, BUILT_THROUGH_PROPERTY: newest.isoformat()}
+    from_key = build.smallest_key_built_after(since) if since is not None else None
+    if since is not None and from_key is None:
+        # No row written since the last publish: the current snapshot already is this build.
+        return table.current_snapshot().snapshot_id
+    if from_key is None:
+        if table.properties.get(FILE_SIZE_PROPERTY) != str(TARGET_FILE_BYTES):
+            with table.transaction() as tx:
+                tx.set_properties({FILE_SIZE_PROPERTY: str(TARGET_FILE_BYTES)})
+        if table.current_snapshot() is None:
+            table.append(build.reader(), snapshot_properties=properties)
+        else:
+            table.overwrite(build.reader(), snapshot_properties=properties)
+    else:
+        table.overwrite(
+            build.reader(from_key),
+            overwrite_filter=GreaterThanOrEqual(build.key, from_key),
+            snapshot_properties=properties,
+        )
+        published = int(table.current_snapshot().summary["total-records"])
+        if published != build.row_count():  # a row changed without its mark: publish all
+            log.warning(
+                "%s: %d rows after publishing the changed rows, the build has %d; publishing all",
+                identifier,
+                published,
+                build.row_count(),
+            )
+            table.overwrite(build.reader(), snapshot_properties=properties)
+    snapshot_id = snapshot_of_build(table, build_id)
+    if snapshot_id is None:
+        raise RuntimeError(f"{identifier}: the publish of build {build_id} committed no snapshot")
+    return snapshot_id
+
+
 def tag_snapshot(table: Table, snapshot_id: int, tag: str) -> None:
     if tag not in table.refs():
         table.manage_snapshots().create_tag(snapshot_id, tag).commit()
@@ -142,12 +220,17 @@ class PublishedBuild:
 
 
 def publish_build(
-    settings: Settings, build_id: str, asset_paths: Iterable[Sequence[str]]
+    settings: Settings,
+    build_id: str,
+    asset_paths: Iterable[Sequence[str]],
+    unique_keys: Mapping[str, str] | None = None,
 ) -> PublishedBuild | None:
     """Publish the silver/gold tables among ``asset_paths`` that the finished build wrote.
 
-    Call it only after the build's blocking tests passed. Returns None when the selection holds
-    no published table (a bronze-only run).
+    Call it only after the build's blocking tests passed. ``unique_keys``: the unique key of each
+    incrementally built table, by ``<layer>.<table>``; those whose rows carry ``built_at`` are
+    published from their smallest changed key on. Returns None when the selection holds no
+    published table (a bronze-only run).
     """
     tables = published_tables(asset_paths)
     if not tables:
@@ -162,7 +245,13 @@ def publish_build(
     with build_source(settings, catalog) as source:
         for layer, name in tables:
             identifier = table_identifier(layer, name)
-            snapshot_id = write_snapshot(catalog, identifier, source.reader(layer, name), build_id)
+            key = (unique_keys or {}).get(identifier)
+            incremental = source.incremental(layer, name, key) if key else None
+            if incremental is not None:
+                snapshot_id = write_changed_rows(catalog, identifier, incremental, build_id)
+            else:
+                batches = source.reader(layer, name)
+                snapshot_id = write_snapshot(catalog, identifier, batches, build_id)
             tag_snapshot(catalog.load_table(identifier), snapshot_id, tag)
             snapshots[identifier] = snapshot_id
     # The one commit that publishes the build: readers resolve tables through these records.

@@ -415,17 +415,21 @@ INCREMENT_WINDOWS = [
 
 
 def dump_tables(database: Path) -> dict[str, list[tuple]]:
-    """Every silver and gold table of a DuckDB file, all rows sorted, columns in table order."""
+    """Every silver and gold table of a DuckDB file, all rows sorted, columns in table order
+    except ``built_at`` (when the run that wrote a row started: it differs from run to run)."""
     conn = duckdb.connect(str(database), read_only=True)
     try:
-        tables = conn.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema in ('silver', 'gold') and table_type = 'BASE TABLE' "
-            "order by 1"
+        columns = conn.execute(
+            "select c.table_schema || '.' || c.table_name, "
+            "string_agg(c.column_name, ', ' order by c.ordinal_position) "
+            "from information_schema.columns c join information_schema.tables t "
+            "using (table_catalog, table_schema, table_name) "
+            "where c.table_schema in ('silver', 'gold') and t.table_type = 'BASE TABLE' "
+            "and c.column_name <> 'built_at' group by 1 order by 1"
         ).fetchall()
         return {
-            name: conn.execute(f"select * from {name} order by all").fetchall()
-            for (name,) in tables
+            name: conn.execute(f"select {selected} from {name} order by all").fetchall()
+            for name, selected in columns
         }
     finally:
         conn.close()

@@ -21,6 +21,7 @@ import dagster as dg
 from lakehouse.layers import PUBLISH_NAMESPACE, PUBLISHED_LAYERS
 from lakehouse.publish import publish_build
 from orchestration.defs.dbt.assets import incremental_dbt_assets, lakehouse_dbt_assets
+from orchestration.defs.dbt.project import dbt_project_manifest
 from orchestration.defs.dbt.translator import FOLLOW_DEPENDENCIES
 from orchestration.partitions import single_run_backfill
 from orchestration.resources import LakehouseResource
@@ -38,6 +39,18 @@ def published_model_keys() -> list[dg.AssetKey]:
         if key.path[0] in layers
     }
     return sorted(keys, key=lambda k: k.to_user_string())
+
+
+def incremental_unique_keys(manifest: dict) -> dict[str, str]:
+    """``<schema>.<model>`` -> unique key of every incremental model with a single-column key:
+    the tables the publish step can publish from their smallest changed key on."""
+    return {
+        f"{node['schema']}.{node['name']}": node["config"]["unique_key"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"].get("materialized") == "incremental"
+        and isinstance(node["config"].get("unique_key"), str)
+    }
 
 
 def built_by_run(
@@ -72,7 +85,12 @@ def published_build(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
     keys = built_by_run(context.instance, published_model_keys(), context.run_id)
-    published = publish_build(lakehouse.settings(), context.run_id, [k.path for k in keys])
+    published = publish_build(
+        lakehouse.settings(),
+        context.run_id,
+        [k.path for k in keys],
+        incremental_unique_keys(dbt_project_manifest()),
+    )
     if published is None:
         context.log.info("This run built no silver or gold table: nothing to publish.")
         return

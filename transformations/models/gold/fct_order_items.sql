@@ -86,7 +86,8 @@ joined as (
         products.unit_price as list_price,
         lines.discount_amount,
         lines.gross_amount,
-        lines.net_amount
+        lines.net_amount,
+        {{ built_at() }} as built_at
     from lines
     left join products
         on lines.product_id = products.product_id

@@ -102,7 +102,8 @@ joined as (
         cast(coalesce(item_totals.discount_amount, 0) as {{ type_amount() }}) as discount_amount,
         cast(coalesce(item_totals.net_amount, 0) as {{ type_amount() }}) as net_amount,
         cast(coalesce(payment_totals.payment_count, 0) as {{ dbt.type_bigint() }}) as payment_count,
-        cast(coalesce(payment_totals.paid_amount, 0) as {{ type_amount() }}) as paid_amount
+        cast(coalesce(payment_totals.paid_amount, 0) as {{ type_amount() }}) as paid_amount,
+        {{ built_at() }} as built_at
     from orders
     left join customers
         on orders.customer_id = customers.customer_id

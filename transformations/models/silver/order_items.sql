@@ -42,7 +42,8 @@ final as (
         cast(quantity * unit_price - discount_amount as {{ type_amount() }}) as net_amount,
         created_at,
         arrived_at,
-        business_date
+        business_date,
+        {{ built_at() }} as built_at
     from ranked
     where arrival_rank = 1
 

@@ -41,7 +41,8 @@ final as (
         cast(ordered_at as date) as order_date,
         updated_at as status_updated_at,
         arrived_at,
-        business_date
+        business_date,
+        {{ built_at() }} as built_at
     from ranked
     where version_rank = 1
 

@@ -41,7 +41,8 @@ final as (
         amount,
         paid_at,
         arrived_at,
-        business_date
+        business_date,
+        {{ built_at() }} as built_at
     from ranked
     where arrival_rank = 1
 
