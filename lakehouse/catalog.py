@@ -3,20 +3,24 @@
 ``catalog_properties`` is the single description of the catalog; pyiceberg (``get_catalog``, also
 behind the raw destination) and the benchmark's stock dlt peer (``[iceberg_catalog]`` config) are
 both given exactly this.
+
+pyiceberg is imported when a catalog is opened or used, not with this module: the code location
+imports it while it loads, and needs no catalog until a run starts.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
-from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchNamespaceError
-from pyiceberg.table import Table
 
 from lakehouse.layers import Layer
 from lakehouse.settings import CATALOG_NAME, Profile, Settings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
 
 def catalog_properties(settings: Settings) -> dict[str, Any]:
@@ -60,6 +64,8 @@ def catalog_properties(settings: Settings) -> dict[str, Any]:
 
 def get_catalog(settings: Settings | None = None) -> Catalog:
     """Open the catalog. For ``local`` this creates the warehouse folder and catalog tables."""
+    from pyiceberg.catalog import load_catalog
+
     settings = settings or Settings.from_env()
     if settings.profile is not Profile.LOCAL:
         return load_catalog(CATALOG_NAME, **catalog_properties(settings))
@@ -79,6 +85,8 @@ def ensure_namespace(catalog: Catalog, namespace: str) -> None:
     authorizeCreateNamespaceUnderNamespaceOperationOrThrow first): the code location's principal
     holds no NAMESPACE_CREATE (lakehouse/platform/polaris/plan.py), so creating an existing
     namespace answers 403 there."""
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError
+
     if catalog.namespace_exists(namespace):
         return
     with contextlib.suppress(NamespaceAlreadyExistsError):  # made meanwhile by another writer
@@ -99,6 +107,8 @@ def namespace_tables(catalog: Catalog, namespace: str) -> dict[str, Table]:
 
     dlt's own bookkeeping tables (``_dlt_*``) are not data and are left out.
     """
+    from pyiceberg.exceptions import NoSuchNamespaceError
+
     try:
         identifiers = catalog.list_tables(namespace)
     except NoSuchNamespaceError:

@@ -13,7 +13,6 @@ import pandas as pd
 from ml.features import FEATURES
 
 BINS = 10
-WARN_PSI = 0.2  # the usual rule of thumb: above 0.2 the distribution has shifted materially
 _FLOOR = 1e-4  # keeps empty bins from dividing by zero
 
 Reference = dict[str, dict[str, list[float]]]

@@ -24,6 +24,9 @@ SCORES_NAMESPACE = ML_NAMESPACE
 SCORES_TABLE = f"{SCORES_NAMESPACE}.customer_churn_scores"
 # The candidate must beat the recency baseline's held-out AUC by at least this much.
 MIN_AUC_MARGIN = 0.02
+# Feature drift: a PSI above this warns (the usual rule of thumb: the distribution has shifted
+# materially). Here, not in ml.drift, so the check's description needs no numpy or pandas.
+WARN_PSI = 0.2
 
 
 @dataclass(frozen=True)

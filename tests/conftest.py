@@ -38,6 +38,7 @@ REPOSITORY_TARGET_MODULES = {
     "orchestration/test_asset_metadata.py",
     "orchestration/test_cli_runs.py",
     "orchestration/test_configuration.py",
+    "orchestration/test_cold_load.py",
     "orchestration/test_dbt_steps.py",
     "orchestration/test_land_command.py",
     "transformations/test_dbt_docs.py",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
 
 from ingestion.shop import TABLES as SHOP_TABLES
 from lakehouse.catalog import table_identifier
-from lakehouse.inventory import table_row_count
 from lakehouse.layers import Layer
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 
 def source_table_key(source: str, table: str) -> dg.AssetKey:
@@ -86,6 +86,11 @@ def raw_source_docs(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def raw_table_metadata(catalog: Catalog, table: str) -> dict[str, Any]:
     """Row count (Dagster's ``dagster/row_count``) and current snapshot of ``raw.<table>``."""
+    # pyiceberg and DuckDB when a run reports, not when the code location loads (also below)
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from lakehouse.inventory import table_row_count
+
     try:
         iceberg_table = catalog.load_table(table_identifier(Layer.RAW, table))
     except NoSuchTableError:

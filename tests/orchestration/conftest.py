@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_dbt import DbtProject
+
+from lakehouse.paths import DBT_PROJECT_DIR
+from lakehouse.settings import Profile
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +25,22 @@ def defs():
     from orchestration.definitions import defs
 
     return defs
+
+
+@pytest.fixture(scope="session")
+def k8s_manifest() -> Path:
+    """The manifest the k8s profile loads (target trino; `dbt parse` needs no server)."""
+    target = Profile.K8S.dbt_target
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, target=target, target_path=f"target/{target}")
+    if not project.manifest_path.exists():
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [dbt, "parse", "--quiet", "--target", target, "--target-path", f"target/{target}"],
+            cwd=DBT_PROJECT_DIR,
+            env={**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
+            check=True,
+        )
+    return project.manifest_path
 
 
 @contextmanager

@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import dagster as dg
-import pytest
-from dagster_dbt import DbtProject
 from dagster_dlt import DagsterDltResource
 
-from lakehouse.paths import DBT_PROJECT_DIR, REPO_ROOT
-from lakehouse.settings import Profile
+from lakehouse.paths import REPO_ROOT
 
 # Everything LAKEHOUSE_PROFILE=k8s reads from the cluster's Secrets and values.
 CLUSTER_VARIABLES = (
@@ -30,22 +26,6 @@ CLUSTER_VARIABLES = (
 def without_cluster_variables(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLUSTER_VARIABLES}
     return {**env, **extra}
-
-
-@pytest.fixture(scope="module")
-def k8s_manifest() -> Path:
-    """The manifest the k8s profile loads (target trino; `dbt parse` needs no server)."""
-    target = Profile.K8S.dbt_target
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, target=target, target_path=f"target/{target}")
-    if not project.manifest_path.exists():
-        dbt = Path(sys.executable).with_name("dbt")
-        subprocess.run(
-            [dbt, "parse", "--quiet", "--target", target, "--target-path", f"target/{target}"],
-            cwd=DBT_PROJECT_DIR,
-            env={**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
-            check=True,
-        )
-    return project.manifest_path
 
 
 def test_the_k8s_code_location_loads_without_cluster_variables(k8s_manifest, tmp_path):

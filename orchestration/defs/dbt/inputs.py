@@ -18,16 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pyiceberg.catalog import Catalog
-from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Operation, ancestors_of
 
 from lakehouse.catalog import layer_tables
 from lakehouse.layers import Layer
-from lakehouse.maintenance.compact import COMPACTION_PROPERTY
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
 # Materialization metadata: the fingerprint of the raw snapshots and dbt project it was built on.
 INPUTS_KEY = "lakehouse/dbt_inputs"
@@ -43,6 +43,12 @@ def data_snapshot_id(table: Table) -> int | None:
     When expiry has cut the history short, the oldest snapshot left stands in (a rebuild at
     worst, never a wrong skip).
     """
+    # pyiceberg when a step compares, not when the code location loads (the defs loader imports
+    # every module of this folder)
+    from pyiceberg.table.snapshots import Operation, ancestors_of
+
+    from lakehouse.maintenance.compact import COMPACTION_PROPERTY
+
     found = None
     for snapshot in ancestors_of(table.current_snapshot(), table.metadata):
         found = snapshot.snapshot_id

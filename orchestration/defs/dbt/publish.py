@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator
 import dagster as dg
 
 from lakehouse.layers import PUBLISH_NAMESPACE, PUBLISHED_LAYERS
-from lakehouse.publish import publish_build
 from orchestration.defs.dbt.assets import incremental_dbt_assets, lakehouse_dbt_assets
 from orchestration.defs.dbt.project import dbt_project_manifest
 from orchestration.defs.dbt.translator import FOLLOW_DEPENDENCIES
@@ -84,6 +83,8 @@ def built_by_run(
 def published_build(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
+    from lakehouse.publish import publish_build  # DuckDB and pyiceberg: in a run, not at load
+
     keys = built_by_run(context.instance, published_model_keys(), context.run_id)
     published = publish_build(
         lakehouse.settings(),

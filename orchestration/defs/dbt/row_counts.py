@@ -19,16 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DbtCliInvocation
-
-from lakehouse.engine import load_extensions
 
 ROW_COUNT = "dagster/row_count"  # TableMetadataSet's key, what the UI shows as row count
 
 
 def duckdb_row_counts(database: Path, relations: dict[str, str]) -> dict[str, int]:
     """``count(*)`` of each relation (by dbt unique id) in the DuckDB file, opened read-only."""
+    # DuckDB when a step counts, not when the code location loads (the defs loader imports
+    # every module of this folder)
+    import duckdb
+
+    from lakehouse.engine import load_extensions
+
     if not relations:
         return {}
     conn = duckdb.connect(str(database), read_only=True)

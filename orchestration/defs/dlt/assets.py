@@ -9,7 +9,6 @@ import pyarrow as pa
 from dagster_dlt import DagsterDltResource
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipeline import make_pipeline
 from ingestion.shop import shop
 from ingestion.shop.settings import START_DATE
 from lakehouse.catalog import get_catalog
@@ -93,6 +92,9 @@ def load_shop(
     config: ShopConfig,
 ) -> Iterator[dg.MaterializeResult]:
     """Load the run's business dates into raw, in groups of dates per dlt load."""
+    # dlt's destination (pyiceberg) when a run loads, not when the code location does
+    from ingestion.pipeline import make_pipeline
+
     settings = lakehouse.settings()
     days = business_dates(context)
     rows_by_key: dict[dg.AssetKey, int] = defaultdict(int)

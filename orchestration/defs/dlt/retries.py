@@ -15,7 +15,6 @@ import errno
 from collections.abc import Iterator
 
 import dagster as dg
-from pyiceberg.exceptions import CommitFailedException
 
 RAW_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -44,6 +43,8 @@ _TRANSIENT_NAMES = {
 
 def is_transient(exc: BaseException) -> bool:
     """True if ``exc`` or anything it was raised from is worth retrying after a pause."""
+    from pyiceberg.exceptions import CommitFailedException  # pyiceberg only once a step failed
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

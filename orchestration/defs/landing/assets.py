@@ -11,18 +11,15 @@ rows to quarantine, with the count per table and the reasons.
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pyarrow.compute as pc
-from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import In
 
 from ingestion.landing import landing, last_run_report
 from ingestion.landing.contract import SourceContract, TableSpec, contracts_dir
 from ingestion.landing.helpers import list_files
 from ingestion.landing.settings import QUARANTINE_TABLE
-from ingestion.pipeline import make_pipeline
 from lakehouse.catalog import get_catalog, table_identifier
 from lakehouse.layers import Layer
 from lakehouse.settings import Settings
@@ -34,6 +31,9 @@ from orchestration.partitions import (
     single_run_backfill,
 )
 from orchestration.resources import LakehouseResource
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 QUARANTINE_KEY = dg.AssetKey([Layer.RAW.value, QUARANTINE_TABLE])
 CHECK_NAME = "nothing_quarantined"
@@ -134,6 +134,9 @@ def load_landed_files(
     sources: Mapping[str, SourceContract],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Land the run's dates of the configured sources (all by default) and report per table."""
+    # dlt's destination (pyiceberg) when a run loads, not when the code location does
+    from ingestion.pipeline import make_pipeline
+
     days = business_dates(context)  # refuses dates outside the partitions first
     settings = lakehouse.settings()
     root = landing_root(settings, config)
@@ -179,9 +182,11 @@ def load_landed_files(
 
 
 def quarantine_check(
-    catalog: Catalog, load_ids: list[str], quarantined: int
+    catalog: "Catalog", load_ids: list[str], quarantined: int
 ) -> dg.AssetCheckResult:
     """Passes when the run's loads quarantined nothing; warns with counts and reasons if not."""
+    from pyiceberg.expressions import In
+
     by_table: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     if quarantined and load_ids:

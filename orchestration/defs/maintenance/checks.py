@@ -13,23 +13,31 @@ which commit to every namespace and are for the nightly job alone.
 """
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
 
 from lakehouse.catalog import get_catalog
 from lakehouse.maintenance.catalog_policies import policy_source
-from lakehouse.maintenance.health import table_health
 from lakehouse.maintenance.policy import PolicyFor
 from orchestration.defs.metadata import iceberg_identifier
 from orchestration.resources import LakehouseResource
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
 CHECK_NAME = "iceberg_table_health"
 
 
-def health_result(catalog: Catalog, key: dg.AssetKey, policy_for: PolicyFor) -> dg.AssetCheckResult:
+def health_result(
+    catalog: "Catalog", key: dg.AssetKey, policy_for: PolicyFor
+) -> dg.AssetCheckResult:
     """The check result of the Iceberg table the asset ``key`` writes (``iceberg_identifier``)."""
+    # pyiceberg when the check runs, not when the code location loads
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from lakehouse.maintenance.health import table_health
+
     identifier = iceberg_identifier(key)
     try:
         table = catalog.load_table(identifier)

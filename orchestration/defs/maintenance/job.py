@@ -10,18 +10,19 @@ after every other table was maintained, if one table failed.
 """
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ingestion.pending import needed_by_pending_load, pending_load_ids
 from lakehouse.catalog import get_catalog
 from lakehouse.maintenance.catalog_policies import policy_source
-from lakehouse.maintenance.run import TableReport, maintain_catalog
 from lakehouse.maintenance.settings import maintainer_settings
-from lakehouse.maintenance.trino import maintain_with_trino
 from lakehouse.settings import Profile, Settings
 from orchestration.defs.metadata import table_asset_key
 from orchestration.resources import LakehouseResource
+
+if TYPE_CHECKING:
+    from lakehouse.maintenance.run import TableReport
 
 
 def uses_trino(settings: Settings) -> bool:
@@ -30,6 +31,11 @@ def uses_trino(settings: Settings) -> bool:
 
 @dg.op(description="Compact, expire snapshots and remove orphan files of every Iceberg table.")
 def maintain_iceberg_tables(context: dg.OpExecutionContext, lakehouse: LakehouseResource) -> None:
+    # dlt, pyiceberg and the engines' code when the job runs, not when the code location loads
+    from ingestion.pending import needed_by_pending_load, pending_load_ids
+    from lakehouse.maintenance.run import maintain_catalog
+    from lakehouse.maintenance.trino import maintain_with_trino
+
     settings = maintainer_settings(lakehouse.settings())
     catalog, policy_for = get_catalog(settings), policy_source(settings)
     if uses_trino(settings):
@@ -49,7 +55,7 @@ def maintain_iceberg_tables(context: dg.OpExecutionContext, lakehouse: Lakehouse
         )
 
 
-def observation(report: TableReport) -> dg.AssetObservation:
+def observation(report: "TableReport") -> dg.AssetObservation:
     metadata: dict[str, dg.RawMetadataValue] = {"maintenance": report.summary()}
     for label, health in (("before", report.before), ("after", report.after)):
         if health is not None:

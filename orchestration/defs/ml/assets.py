@@ -1,15 +1,14 @@
-"""Training, evaluation and daily scoring of the churn model, downstream of the gold features."""
+"""Training, evaluation and daily scoring of the churn model, downstream of the gold features.
+
+The ``ml`` modules (pandas, LightGBM, scikit-learn, MLflow) are imported in the asset bodies:
+a run of these assets needs them, the code location's load does not.
+"""
 
 from datetime import date, timedelta
 
 import dagster as dg
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from lakehouse.catalog import get_catalog
-from ml import drift, evaluation, model
-from ml.features import at_cutoff, labels, time_split
-from ml.scoring import score, scores_table, write_scores
 from ml.settings import SCORES_TABLE
 from orchestration.defs.ml.resources import read_features, registry
 from orchestration.partitions import business_date_partitions, single_run_backfill
@@ -34,6 +33,9 @@ SCORES_KEY = dg.AssetKey(["ml", "customer_churn_scores"])
 def churn_model(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
+    from ml import drift, model
+    from ml.features import labels, time_split
+
     split = time_split(read_features(lakehouse))
     booster = model.train(split.train)
     version = registry(lakehouse).register(
@@ -71,6 +73,10 @@ def churn_model(
     "MLflow run; the blocking check champion_promotion decides on them.",
 )
 def churn_model_evaluation(lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    from ml import evaluation, model
+    from ml.features import at_cutoff, labels
+    from ml.scoring import score
+
     reg = registry(lakehouse)
     candidate = reg.latest()
     held_out = at_cutoff(
@@ -103,6 +109,12 @@ def churn_model_evaluation(lakehouse: LakehouseResource) -> dg.MaterializeResult
 def customer_churn_scores(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ml.features import at_cutoff
+    from ml.scoring import score, scores_table, write_scores
+
     score_dates = [date.fromisoformat(key) for key in context.partition_keys]
     reg = registry(lakehouse)
     champion = reg.champion()

@@ -4,9 +4,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from ml.drift import WARN_PSI, feature_psi
-from ml.features import at_cutoff
 from ml.promotion import decide
+from ml.settings import WARN_PSI
 from orchestration.defs.ml.assets import EVALUATION_KEY, SCORES_KEY
 from orchestration.defs.ml.resources import read_features, registry
 from orchestration.resources import LakehouseResource
@@ -46,6 +45,9 @@ def champion_promotion(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
 def feature_drift(
     context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
 ) -> dg.AssetCheckResult:
+    from ml.drift import feature_psi  # numpy and pandas: when the check runs, not at load
+    from ml.features import at_cutoff
+
     reg = registry(lakehouse)
     champion = reg.champion()
     if champion is None:

@@ -11,11 +11,10 @@ the UI plots them over time. An empty shop table fails; a table not loaded for l
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pyarrow.compute as pc
-from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
 
 from ingestion.landing.settings import QUARANTINE_TABLE
 from ingestion.shop import TABLES
@@ -24,12 +23,18 @@ from lakehouse.layers import Layer
 from orchestration.defs.metadata import raw_asset_key, table_name
 from orchestration.resources import LakehouseResource
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
 CHECK_NAME = "raw_table_health"
 STALE_AFTER_HOURS = 36.0  # the daily schedule loads every 24 h; a missed run shows the next day
 
 
-def quarantined_by_table(catalog: Catalog) -> Counter[str]:
+def quarantined_by_table(catalog: "Catalog") -> Counter[str]:
     """Rows in ``raw.quarantine`` per landed raw table (``<source>_<table>``), in one scan."""
+    # pyiceberg when the check runs, not when the code location loads
+    from pyiceberg.exceptions import NoSuchTableError
+
     try:
         quarantine = catalog.load_table(table_identifier(Layer.RAW, QUARANTINE_TABLE))
     except NoSuchTableError:
@@ -40,9 +45,11 @@ def quarantined_by_table(catalog: Catalog) -> Counter[str]:
 
 
 def table_health(
-    catalog: Catalog, table: str, now: float | None = None, quarantined: int | None = None
+    catalog: "Catalog", table: str, now: float | None = None, quarantined: int | None = None
 ) -> dg.AssetCheckResult:
     """The check result of raw ``table``; ``quarantined`` is given for landed tables only."""
+    from pyiceberg.exceptions import NoSuchTableError
+
     key = raw_asset_key(table)
     try:
         snapshot = catalog.load_table(table_identifier(Layer.RAW, table)).current_snapshot()
