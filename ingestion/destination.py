@@ -124,8 +124,8 @@ def package_jobs(pipeline: dlt.Pipeline, load_id: str) -> dict[str, int]:
 
     Read with ``Pipeline.get_load_package_info``: its ``jobs`` by state, each job's
     ``job_file_info`` and file (dlt docs: reference/performance, "parallel_config" snippet;
-    running-in-production/running.md, "Inspect and save the load info"; the fields are those of
-    ``LoadJobInfo`` and ``ParsedLoadJobFileName`` in ``dlt/common/storages/load_package.py``).
+    running-in-production/running.md, "Inspect and save the load info"; ``file_path``,
+    ``table_name`` and ``file_id`` are fields of the job info tuples it returns).
     dlt's loader moves job files between the package's folders while this runs, so a listing can
     miss a file on the move (or find it gone): three listings are merged; a job moves at most
     twice (new, started, completed) and cannot hide from all three.

@@ -81,7 +81,8 @@ def run_window(
 
 
 def silver_and_gold(database: Path) -> dict[str, Table]:
-    """Every silver and gold table, all rows sorted: the content compared between sequences."""
+    """Every silver and gold table, all rows sorted: the content compared between sequences,
+    without ``built_at`` (when the run that wrote a row started: it differs from run to run)."""
     conn = duckdb.connect(str(database), read_only=True)
     try:
         names = conn.execute(
@@ -90,7 +91,7 @@ def silver_and_gold(database: Path) -> dict[str, Table]:
         ).fetchall()
         tables = {}
         for (name,) in names:
-            cursor = conn.execute(f"select * from {name} order by all")
+            cursor = conn.execute(f"select columns(c -> c <> 'built_at') from {name} order by all")
             rows = cursor.fetchall()
             tables[name] = Table(tuple(d[0] for d in cursor.description), rows)
         return tables
