@@ -98,10 +98,16 @@ class CodeServer:
         trace: TracebackType | None,
     ) -> None:
         if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            stop_group(self.process, timeout=30)
         self.workspace.unlink(missing_ok=True)
+
+
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """Stop a process started with its own process group (it and its children): SIGTERM, then
+    SIGKILL if it has not exited after ``timeout`` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import dagster as dg
 
 from lakehouse.paths import REPO_ROOT
 from lakehouse.settings import Settings
+from orchestration.code_server import stop_group
 from orchestration.defs.monitoring.sensors import FAILURE_TAG
 from orchestration.partitions import outside_partitions
 
@@ -125,12 +125,7 @@ class QueueServer:
                 flush=True,
             )
             time.sleep(POLL_SECONDS * 5)
-        os.killpg(self.daemon.pid, signal.SIGTERM)
-        try:
-            self.daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.daemon.pid, signal.SIGKILL)
-            self.daemon.wait()
+        stop_group(self.daemon, timeout=60)
         # Its last heartbeat would otherwise read as a live daemon to the next launch.
         dagster_cli("dagster-daemon", "wipe", log=self.log)
 
