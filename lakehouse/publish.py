@@ -152,6 +152,11 @@ def write_snapshot(
     return snapshot_id
 
 
+def records(table: Table, snapshot_id: int) -> int:
+    """The rows of the table as of the snapshot (from its summary; nothing is read)."""
+    return int(table.snapshot_by_id(snapshot_id).summary["total-records"])
+
+
 def write_changed_rows(
     catalog: Catalog, identifier: str, build: IncrementalDuckDBTable, build_id: str
 ) -> int:
@@ -164,12 +169,15 @@ def write_changed_rows(
         table = catalog.create_table(
             identifier, schema=schema, properties={FILE_SIZE_PROPERTY: str(TARGET_FILE_BYTES)}
         )
-    if snapshot_id := snapshot_of_build(table, build_id):
-        return snapshot_id  # a retried publish
+    earlier = snapshot_of_build(table, build_id)
+    if earlier and records(table, earlier) == build.row_count():
+        return earlier  # a retried publish
     added = set(schema.names) - set(table.schema().column_names)
     with table.update_schema() as update:
         update.union_by_name(schema)
-    since = None if added else published_through(table)
+    # A snapshot of this build whose count differs is a publish cut off between the changed
+    # rows and the whole table (below): publish whole.
+    since = None if added or earlier else published_through(table)
     newest = build.newest_mark()
     if newest is None:  # an empty table: nothing to mark
         return write_snapshot(catalog, identifier, build.reader(), build_id)
@@ -192,7 +200,7 @@ def write_changed_rows(
             overwrite_filter=GreaterThanOrEqual(build.key, from_key),
             snapshot_properties=properties,
         )
-        published = int(table.current_snapshot().summary["total-records"])
+        published = records(table, table.current_snapshot().snapshot_id)
         if published != build.row_count():  # a row changed without its mark: publish all
             log.warning(
                 "%s: %d rows after publishing the changed rows, the build has %d; publishing all",

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 from pyiceberg.exceptions import ValidationError
+from pyiceberg.expressions import GreaterThanOrEqual
 
 import lakehouse
 from lakehouse import rollback
@@ -331,3 +332,31 @@ def test_rows_removed_without_a_mark_are_published_whole(lakehouse_env: Settings
     publish_build(lakehouse_env, "run-2", ORDERS, KEYS)
     assert rows(lakehouse.read("silver.orders")) == build_rows(lakehouse_env)
     assert 3 not in {row[0] for row in build_rows(lakehouse_env)}
+
+
+def test_a_publish_cut_off_before_its_whole_rewrite_is_completed_by_the_retry(
+    lakehouse_env: Settings,
+) -> None:
+    """An unmarked delete makes the partial publish's count differ, and the publish rewrites the
+    table whole in a second commit; cut off between the two, the table's newest snapshot of the
+    build holds the deleted row. The retried step must not take that snapshot for the build."""
+    incremental_build(lakehouse_env, "range(0, 100)", "placed", "2024-01-01 01:00:00")
+    publish_build(lakehouse_env, "run-1", ORDERS, KEYS)
+    build(lakehouse_env, "delete from silver.orders where order_id = 3")
+    incremental_build(lakehouse_env, "range(98, 102)", "paid", "2024-01-02 01:00:00")
+    table = get_catalog(lakehouse_env).load_table("silver.orders")
+    with duckdb.connect(str(lakehouse_env.duckdb_path), read_only=True) as conn:
+        changed = conn.execute("select * from silver.orders where order_id >= 98").arrow()
+    changed = changed.cast(table.schema().as_arrow())
+    # The first of the two commits, as write_changed_rows makes it, then the step dies.
+    table.overwrite(
+        changed,
+        overwrite_filter=GreaterThanOrEqual("order_id", 98),
+        snapshot_properties={"lakehouse.build-id": "run-2"},
+    )
+    cut_off = table.current_snapshot().snapshot_id
+    assert 3 in {row[0] for row in rows(table.scan().to_arrow())}
+
+    retried = publish_build(lakehouse_env, "run-2", ORDERS, KEYS)
+    assert rows(lakehouse.read("silver.orders")) == build_rows(lakehouse_env)
+    assert retried.snapshots["silver.orders"] != cut_off
