@@ -71,11 +71,7 @@ dev: manifest ## The Dagster UI and daemon on http://localhost:3000 (DAGSTER_POR
 		echo "port $(DAGSTER_PORT) is taken (another make dev?): stop it, or make dev DAGSTER_PORT=3001" >&2; \
 		exit 1; fi
 	@echo "==> Dagster UI on http://localhost:$(DAGSTER_PORT) (Ctrl-C stops it)"
-	@# Straight from the environment `manifest` synced, not through `uv run`: without a terminal
-	@# uv forwards SIGINT to its child (astral-sh/uv#13925), which then gets it twice (once from
-	@# the process group), and a second KeyboardInterrupt can cut dagster dev's shutdown short
-	@# (dagster/_cli/dev.py). Seen once under load: make still running 300 s after the SIGINT.
-	$(CURDIR)/.venv/bin/dagster dev -p $(DAGSTER_PORT)
+	$(RUN) dagster dev -p $(DAGSTER_PORT)
 
 MLFLOW_PORT ?= 5000
 .PHONY: mlflow
