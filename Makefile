@@ -71,7 +71,8 @@ dev: manifest ## The Dagster UI and daemon on http://localhost:3000 (DAGSTER_POR
 		echo "port $(DAGSTER_PORT) is taken (another make dev?): stop it, or make dev DAGSTER_PORT=3001" >&2; \
 		exit 1; fi
 	@echo "==> Dagster UI on http://localhost:$(DAGSTER_PORT) (Ctrl-C stops it)"
-	$(RUN) dagster dev -p $(DAGSTER_PORT)
+	@# Ctrl-C stops the whole tree within 20 s, however dagster dev takes it (orchestration/foreground.py).
+	$(RUN) python -m orchestration.foreground -- dagster dev -p $(DAGSTER_PORT)
 
 MLFLOW_PORT ?= 5000
 .PHONY: mlflow

@@ -3,7 +3,6 @@ until it answers that fails with the server's own log when it exits or never ans
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,12 +13,6 @@ import pytest
 
 # Loading the code location (or generating the dbt docs) on a busy 2-core machine takes minutes.
 ATTEMPTS = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_answers(server: subprocess.Popen, url: str, log: Path) -> None:

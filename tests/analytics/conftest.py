@@ -19,7 +19,7 @@ from analytics import bundle, server, views
 from analytics.spec import Spec
 from lakehouse.paths import REPO_ROOT
 from lakehouse.settings import Settings
-from tests.local_server import free_port
+from orchestration.code_server import free_port
 
 DEMO_DAYS = 2
 

@@ -22,8 +22,9 @@ import pytest
 
 from lakehouse.paths import REPO_ROOT
 from lakehouse.settings import Settings
+from orchestration.code_server import free_port
 from orchestration.defs.monitoring.sensors import recorded_failures
-from tests.local_server import free_port, wait_until_answers
+from tests.local_server import wait_until_answers
 
 pytestmark = pytest.mark.slow
 
