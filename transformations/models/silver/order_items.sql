@@ -19,13 +19,7 @@ history as (
 
 ranked as (
 
-    select
-        history.*,
-        row_number() over (
-            partition by order_item_id
-            order by arrived_at
-        ) as arrival_rank
-    from history
+    {{ rank_duplicates('history', 'order_item_id', 'arrived_at', 'arrival_rank') }}
 
 ),
 

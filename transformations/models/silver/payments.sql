@@ -22,13 +22,7 @@ history as (
 
 ranked as (
 
-    select
-        history.*,
-        row_number() over (
-            partition by payment_id
-            order by arrived_at
-        ) as arrival_rank
-    from history
+    {{ rank_duplicates('history', 'payment_id', 'arrived_at', 'arrival_rank') }}
 
 ),
 
