@@ -25,6 +25,7 @@ from pathlib import Path
 from lakehouse.paths import DEFAULT_DATA_DIR
 
 CATALOG_NAME = "lakehouse"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"  # the default of transformations/profiles.yml too
 
 
 class Profile(StrEnum):
@@ -87,6 +88,9 @@ class Settings:
     trino: TrinoSettings | None = None
     # k8s only: a pyiceberg SQL catalog (SQLAlchemy URL) over the S3 warehouse instead of REST.
     sql_catalog_uri: str | None = None
+    # DuckDB's memory cap, in dbt runs (profiles.yml reads the same variable) and in the steps'
+    # own connections; beyond it DuckDB spills to disk. Its own default is 80% of the RAM.
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     # --- embedded default: everything under one git-ignored folder --------------------------
     @property
@@ -123,7 +127,12 @@ class Settings:
         profile = Profile.from_env(env)
         data_dir = Path(env.get("LAKEHOUSE_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
         if profile is Profile.LOCAL:
-            return cls(profile=profile, data_dir=data_dir)
+            memory = env.get("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "").strip()
+            return cls(
+                profile=profile,
+                data_dir=data_dir,
+                duckdb_memory_limit=memory or DEFAULT_DUCKDB_MEMORY_LIMIT,
+            )
         sql_catalog_uri = env.get("ICEBERG_SQL_CATALOG_URI", "").strip() or None
         # With a SQL catalog the REST endpoint and its OAuth2 client are not used.
         required = ["S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]

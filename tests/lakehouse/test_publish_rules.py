@@ -360,3 +360,17 @@ def test_a_publish_cut_off_before_its_whole_rewrite_is_completed_by_the_retry(
     retried = publish_build(lakehouse_env, "run-2", ORDERS, KEYS)
     assert rows(lakehouse.read("silver.orders")) == build_rows(lakehouse_env)
     assert retried.snapshots["silver.orders"] != cut_off
+
+
+def test_the_build_is_read_under_dbts_memory_cap(lakehouse_env: Settings, monkeypatch) -> None:
+    """The publish sorts a table's first publish whole in DuckDB, in the step's own process:
+    uncapped (DuckDB takes 80% of the RAM) that process reached 3.8 GB at scale 48."""
+    from lakehouse.publish import build_source
+
+    monkeypatch.setenv("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "256MB")
+    settings = Settings.from_env()
+    assert Settings.from_env({}).duckdb_memory_limit == "1GB"  # profiles.yml's default
+    build(settings, "create table silver.t as select 1 as id")
+    with build_source(settings, get_catalog(settings)) as source:
+        cap = source.conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert cap == "244.1 MiB"  # 256 MB as DuckDB reports it

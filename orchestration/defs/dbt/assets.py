@@ -54,8 +54,8 @@ class DbtRebuildConfig(dg.Config):
 def rebuild_requested(context: dg.AssetExecutionContext, config: DbtRebuildConfig) -> bool:
     """``force``, or a forced or full-refresh build of the incremental models in this run: they
     come after the bronze views, and Dagster skips a step whose upstream step built nothing."""
-    incremental = context.run.run_config.get("ops", {}).get("incremental_dbt_assets", {})
-    asked = incremental.get("config", {})
+    ops = context.run.run_config.get("ops", {})
+    asked = ops.get(incremental_dbt_assets.op.name, {}).get("config", {})
     return config.force or bool(asked.get("force") or asked.get("full_refresh"))
 
 
