@@ -3,6 +3,7 @@
 Only the incremental models are partitioned by business date: each run builds its window of
 dates into them. The other models (bronze views, dim_date, gold marts) are rebuilt whole, so
 they are unpartitioned and follow their dependencies (``translator.FOLLOW_DEPENDENCIES``).
+A step whose models were already built and tested on the same inputs skips (``inputs.py``).
 
 The steps write and audit only (write-audit-publish): a step fails when a blocking test fails,
 and the run's publish step (``publish.py``) publishes what every dbt step of the run built, in one
