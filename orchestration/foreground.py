@@ -39,10 +39,10 @@ def run_in_foreground(command: Sequence[str], grace: float = GRACE_SECONDS) -> i
     process = subprocess.Popen(command, start_new_session=True)
     while process.poll() is None and not requested:
         time.sleep(0.2)
-    if not requested:
+    if process.poll() is not None:  # it ended by itself (perhaps as the request came)
         kill_leftovers(process.pid)
-        return process.returncode
-    os.killpg(process.pid, signal.SIGINT)
+        return 0 if requested else process.returncode
+    os.killpg(process.pid, signal.SIGINT)  # not yet reaped, so its group is there
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
