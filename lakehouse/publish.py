@@ -6,8 +6,9 @@ dbt step of a run succeeded (every error-severity test passed: dagster-dbt's str
 otherwise) does the run's publish step (``orchestration/defs/dbt/publish.py``) publish all the
 silver/gold tables the run built, in two steps:
 
-1. each table gets one new snapshot (an overwrite carrying the build id in its summary) and the
-   tag ``build-<date>-<run>``; a table dbt builds incrementally gets only the rows the build
+1. each table gets one commit (the rows replaced and the build's rows added, carrying the build
+   id in their snapshots' summaries, ``lakehouse/data_files.py``) and the tag
+   ``build-<date>-<run>``; a table dbt builds incrementally gets only the rows the build
    changed, from the smallest changed key on (``lakehouse/publish_changes.py``), the others are
    replaced whole;
 2. one append to the build registry (``publish.builds``) records every table's snapshot of the
@@ -33,14 +34,14 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import GreaterThanOrEqual
+from pyiceberg.expressions import AlwaysTrue, GreaterThanOrEqual
 from pyiceberg.table import Table
 
 from lakehouse.catalog import ensure_namespace, get_catalog, table_identifier
+from lakehouse.data_files import FILE_SIZE_PROPERTY, commit_rows
 from lakehouse.layers import PUBLISHED_LAYERS, Layer, staging_namespace
 from lakehouse.publish_changes import (
     BUILT_THROUGH_PROPERTY,
-    FILE_SIZE_PROPERTY,
     TARGET_FILE_BYTES,
     IncrementalDuckDBTable,
     has_built_at,
@@ -148,10 +149,9 @@ def write_snapshot(
     with table.update_schema() as update:
         update.union_by_name(batches.schema)
     properties = {BUILD_ID_PROPERTY: build_id}
-    if table.current_snapshot() is None:  # a new table: nothing to replace
-        table.append(batches, snapshot_properties=properties)  # streamed, as overwrite is
-    else:
-        table.overwrite(batches, snapshot_properties=properties)
+    # A new table has nothing to replace.
+    replacing = None if table.current_snapshot() is None else AlwaysTrue()
+    commit_rows(table, batches, properties, replacing)
     snapshot_id = snapshot_of_build(table, build_id)
     if snapshot_id is None:
         raise RuntimeError(f"{identifier}: the publish of build {build_id} committed no snapshot")
@@ -196,15 +196,11 @@ def write_changed_rows(
         if table.properties.get(FILE_SIZE_PROPERTY) != str(TARGET_FILE_BYTES):
             with table.transaction() as tx:
                 tx.set_properties({FILE_SIZE_PROPERTY: str(TARGET_FILE_BYTES)})
-        if table.current_snapshot() is None:
-            table.append(build.reader(), snapshot_properties=properties)
-        else:
-            table.overwrite(build.reader(), snapshot_properties=properties)
+        replacing = None if table.current_snapshot() is None else AlwaysTrue()
+        commit_rows(table, build.reader(), properties, replacing)
     else:
-        table.overwrite(
-            build.reader(from_key),
-            overwrite_filter=GreaterThanOrEqual(build.key, from_key),
-            snapshot_properties=properties,
+        commit_rows(
+            table, build.reader(from_key), properties, GreaterThanOrEqual(build.key, from_key)
         )
         published = records(table, table.current_snapshot().snapshot_id)
         if published != build.row_count():  # a row changed without its mark: publish all
@@ -214,7 +210,7 @@ def write_changed_rows(
                 published,
                 build.row_count(),
             )
-            table.overwrite(build.reader(), snapshot_properties=properties)
+            commit_rows(table, build.reader(), properties, AlwaysTrue())
     snapshot_id = snapshot_of_build(table, build_id)
     if snapshot_id is None:
         raise RuntimeError(f"{identifier}: the publish of build {build_id} committed no snapshot")

@@ -31,7 +31,6 @@ from pyiceberg.table import Table
 BUILT_AT = "built_at"  # the column the dbt macro built_at() writes
 BUILT_THROUGH_PROPERTY = "lakehouse.built-through"  # newest built_at a snapshot holds
 TARGET_FILE_BYTES = 64 * 2**20  # pyiceberg's write.target-file-size-bytes (in-memory Arrow size)
-FILE_SIZE_PROPERTY = "write.target-file-size-bytes"
 BATCH_ROWS = 1_000_000
 
 
