@@ -16,6 +16,7 @@ Trino on the cluster (trinodb/trino#9959; static here, no Trino runs on this mac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import uuid4
 
 import pyarrow as pa
@@ -28,30 +29,86 @@ from pyiceberg.table import Table, TableProperties
 FILE_SIZE_PROPERTY = TableProperties.WRITE_TARGET_FILE_SIZE_BYTES
 
 
+def setting(table: Table, name: str, default: int) -> int:
+    return int(table.properties.get(name, default))
+
+
+def parquet_options(table: Table) -> dict:
+    """The table's Parquet write properties as pyarrow options, as pyiceberg's own writer maps
+    them (``_get_parquet_writer_kwargs`` and ``ParquetFormatWriter`` in pyiceberg/io/pyarrow.py):
+    Iceberg's ``uncompressed`` is pyarrow's ``none``; decimals are stored as integers."""
+    props = TableProperties
+    codec = table.properties.get(props.PARQUET_COMPRESSION, props.PARQUET_COMPRESSION_DEFAULT)
+    level = table.properties.get(props.PARQUET_COMPRESSION_LEVEL)
+    return {
+        "compression": "none" if codec == "uncompressed" else codec,
+        "compression_level": int(level) if level else None,
+        "data_page_size": setting(
+            table, props.PARQUET_PAGE_SIZE_BYTES, props.PARQUET_PAGE_SIZE_BYTES_DEFAULT
+        ),
+        "dictionary_pagesize_limit": setting(
+            table, props.PARQUET_DICT_SIZE_BYTES, props.PARQUET_DICT_SIZE_BYTES_DEFAULT
+        ),
+        "write_batch_size": setting(
+            table, props.PARQUET_PAGE_ROW_LIMIT, props.PARQUET_PAGE_ROW_LIMIT_DEFAULT
+        ),
+        "store_decimal_as_integer": True,
+    }
+
+
+def file_schema(schema: pa.Schema) -> pa.Schema:
+    """The reader's schema as the files store it: a dictionary column (a DuckDB ENUM) as its
+    values, which Iceberg types as the values' type (pyiceberg casts them so on write)."""
+    return pa.schema(
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in schema
+    )
+
+
+def row_groups(batches: pa.RecordBatchReader, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
+    """The reader's rows in pieces of ``rows`` rows or fewer (the last), one piece in memory."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            group = pa.Table.from_batches(pending).cast(schema)
+            yield group.slice(0, rows)
+            rest = group.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending).cast(schema)
+
+
 def write_data_files(table: Table, batches: pa.RecordBatchReader) -> list[str]:
     """The reader's rows as new Parquet files under the table's data location (not committed).
 
-    A file is closed once the Arrow bytes written into it reach the table's target file size;
-    an empty reader still gives one (empty) file, so its commit records a snapshot.
+    Row groups hold the table's ``write.parquet.row-group-limit`` rows, whatever the reader's
+    batch size; a file is closed once the Arrow bytes written into it reach the table's target
+    file size. An empty reader still gives one (empty) file, so its commit records a snapshot.
     """
-    properties = table.properties
-    target = int(
-        properties.get(FILE_SIZE_PROPERTY, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
+    target = setting(
+        table, FILE_SIZE_PROPERTY, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT
     )
-    compression = properties.get(
-        TableProperties.PARQUET_COMPRESSION, TableProperties.PARQUET_COMPRESSION_DEFAULT
+    group_rows = setting(
+        table,
+        TableProperties.PARQUET_ROW_GROUP_LIMIT,
+        TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT,
     )
-    row_group_rows = int(
-        properties.get(
-            TableProperties.PARQUET_ROW_GROUP_LIMIT, TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
-        )
-    )
+    schema, options = file_schema(batches.schema), parquet_options(table)
     locations, prefix = table.location_provider(), uuid4().hex
     files: list[str] = []
     stream = writer = None
     written = 0
 
-    def close() -> None:
+    def open_file() -> None:
+        nonlocal stream, writer
+        files.append(locations.new_data_location(f"{prefix}-{len(files):05d}.parquet"))
+        stream = table.io.new_output(files[-1]).create(overwrite=True)
+        writer = pq.ParquetWriter(stream, schema, **options)
+
+    def close_file() -> None:
         nonlocal stream, writer, written
         if writer is not None:
             writer.close()
@@ -60,21 +117,17 @@ def write_data_files(table: Table, batches: pa.RecordBatchReader) -> list[str]:
         written = 0
 
     try:
-        for batch in batches:
+        for group in row_groups(batches, schema, group_rows):
             if writer is None:
-                files.append(locations.new_data_location(f"{prefix}-{len(files):05d}.parquet"))
-                stream = table.io.new_output(files[-1]).create(overwrite=True)
-                writer = pq.ParquetWriter(stream, batches.schema, compression=compression)
-            writer.write_batch(batch, row_group_size=row_group_rows)
-            written += batch.nbytes
+                open_file()
+            writer.write_table(group, row_group_size=group_rows)
+            written += group.nbytes
             if written >= target:
-                close()
+                close_file()
         if not files:
-            files.append(locations.new_data_location(f"{prefix}-00000.parquet"))
-            with table.io.new_output(files[-1]).create(overwrite=True) as empty:
-                pq.ParquetWriter(empty, batches.schema, compression=compression).close()
+            open_file()
     finally:
-        close()
+        close_file()
         batches.close()
     return files
 

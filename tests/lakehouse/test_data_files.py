@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.expressions import AlwaysTrue, GreaterThanOrEqual
-from pyiceberg.table import Table
+from pyiceberg.table import Table, TableProperties
 
 from lakehouse.data_files import FILE_SIZE_PROPERTY, commit_rows
 
@@ -21,14 +21,18 @@ def batch(first: int, rows: int) -> pa.RecordBatch:
     return pa.record_batch([ids, [f"s{i % 3}" for i in ids]], schema=SCHEMA)
 
 
-def table(tmp_path: Path, target_bytes: int = 64 * 2**20) -> Table:
+def table(
+    tmp_path: Path, target_bytes: int = 64 * 2**20, group_rows: int = 1_048_576, schema=SCHEMA
+) -> Table:
     catalog = SqlCatalog(
         "test", uri=f"sqlite:///{tmp_path}/catalog.db", warehouse=f"file://{tmp_path}/warehouse"
     )
     catalog.create_namespace("silver")
-    return catalog.create_table(
-        "silver.orders", schema=SCHEMA, properties={FILE_SIZE_PROPERTY: str(target_bytes)}
-    )
+    properties = {
+        FILE_SIZE_PROPERTY: str(target_bytes),
+        TableProperties.PARQUET_ROW_GROUP_LIMIT: str(group_rows),
+    }
+    return catalog.create_table("silver.orders", schema=schema, properties=properties)
 
 
 def data_files(tbl: Table) -> list[Path]:
@@ -38,7 +42,7 @@ def data_files(tbl: Table) -> list[Path]:
 def test_each_batch_is_written_before_the_next_is_read(tmp_path: Path) -> None:
     """The point of the module: pyiceberg's append drew the whole reader into its thread pool
     first. Here a batch is read only once the ones before it are in closed files."""
-    tbl = table(tmp_path, target_bytes=1)  # every batch closes its file
+    tbl = table(tmp_path, target_bytes=1, group_rows=100)  # every batch closes its file
     files_when_read = []
 
     def batches():
@@ -86,12 +90,46 @@ def test_rows_statistics_and_replacement_are_what_overwrite_gives(tmp_path: Path
 
 def test_files_roll_at_the_tables_target_size(tmp_path: Path) -> None:
     one = batch(0, 10_000)
-    tbl = table(tmp_path, target_bytes=2 * one.nbytes)
+    tbl = table(tmp_path, target_bytes=2 * one.nbytes, group_rows=10_000)
     reader = pa.RecordBatchReader.from_batches(
         SCHEMA, [batch(n * 10_000, 10_000) for n in range(5)]
     )
     commit_rows(tbl, reader, {})
     assert [pq.read_metadata(f).num_rows for f in data_files(tbl)] == [20_000, 20_000, 10_000]
+
+
+def test_row_groups_follow_the_tables_limit_not_the_readers_batches(tmp_path: Path) -> None:
+    """As pyiceberg's writer (write.parquet.row-group-limit); empty batches add no row group (an
+    empty one would leave the file without column statistics)."""
+    tbl = table(tmp_path, group_rows=250)
+    small = [batch(n * 100, 100) for n in range(10)]
+    reader = pa.RecordBatchReader.from_batches(SCHEMA, [batch(0, 0), *small, batch(0, 0)])
+    commit_rows(tbl, reader, {})
+    [only] = data_files(tbl)
+    metadata = pq.read_metadata(only)
+    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert groups == [250, 250, 250, 250]
+    [entry] = tbl.inspect.files().to_pylist()
+    assert entry["lower_bounds"] and entry["upper_bounds"]
+
+
+def test_a_dictionary_column_is_stored_as_its_values(tmp_path: Path) -> None:
+    """DuckDB hands an ENUM column over as an Arrow dictionary; Iceberg types it as a string, and
+    a dictionary kept in a file made pyiceberg's scan of the table fail to merge the files."""
+    tbl = table(tmp_path)
+    commit_rows(tbl, pa.RecordBatchReader.from_batches(SCHEMA, [batch(0, 3)]), {})
+    [first] = data_files(tbl)
+    status = pa.array(["s0", "s1", "s0"]).dictionary_encode()
+    as_enum = pa.schema([("order_id", pa.int64()), ("status", status.type)])
+    reader = pa.RecordBatchReader.from_batches(
+        as_enum, [pa.record_batch([[3, 4, 5], status], schema=as_enum)]
+    )
+    commit_rows(tbl, reader, {})
+    tbl.refresh()
+    [second] = set(data_files(tbl)) - {first}
+    assert pq.read_schema(second).field("status").type == pa.string()
+    read = tbl.scan().to_arrow().sort_by("order_id")
+    assert read["status"].to_pylist() == ["s0", "s1", "s2", "s0", "s1", "s0"]
 
 
 def test_a_reader_failing_midway_commits_nothing(tmp_path: Path) -> None:
