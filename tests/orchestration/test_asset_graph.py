@@ -119,16 +119,30 @@ def test_one_connected_graph_from_raw_to_gold(defs):
     assert all(k.split("/")[0] == v["group"] for k, v in shape.items())
 
 
-def test_only_raw_and_incremental_models_are_partitioned(defs):
-    """A partition of a model means "its rows of that business date were built": true of the raw
-    loads and the incremental models only. Views and full rebuilds follow their dependencies."""
+def test_raw_incremental_models_and_what_they_read_are_partitioned(defs):
+    """A partition of a model means "its rows of that business date were built and tested": true
+    of the raw loads, the incremental models and the models they read (the views and dim_date,
+    re-created and tested for the dates in the same dbt invocation). The rest (full rebuilds
+    after them) follow their dependencies."""
     manifest = json.loads(dbt_project().manifest_path.read_text())
+    nodes = manifest["nodes"]
+
+    def path(uid: str) -> str:
+        return f"{nodes[uid]['config']['schema']}/{nodes[uid]['name']}"
+
     models = {
-        f"{node['config']['schema']}/{node['name']}": node["config"]["materialized"]
-        for node in manifest["nodes"].values()
+        path(uid): node["config"]["materialized"]
+        for uid, node in nodes.items()
         if node["resource_type"] == "model"
     }
     assert {"view", "table", "incremental"} <= set(models.values())
+    pending = [u for u, n in nodes.items() if n["config"].get("materialized") == "incremental"]
+    read_by_incremental = set()
+    while pending:
+        parents = [p for p in manifest["parent_map"][pending.pop()] if p in nodes]
+        read_by_incremental |= {path(p) for p in parents}
+        pending.extend(parents)
+    assert "bronze/stg_orders" in read_by_incremental and "silver/dim_date" in read_by_incremental
     shape = graph_shape(defs)
     # The churn model: training and evaluation run with the daily jobs (no automation condition:
     # retraining is a job's decision); its scores are written per business date.
@@ -151,7 +165,9 @@ def test_only_raw_and_incremental_models_are_partitioned(defs):
     for key, node in shape.items():
         if key in ml or key == "publish/builds":
             continue
-        per_date = key.startswith("raw/") or models.get(key) == "incremental"
+        per_date = (
+            key.startswith("raw/") or models.get(key) == "incremental" or key in read_by_incremental
+        )
         assert node["partitioned"] == per_date, key
         # the rest is rebuilt when its dependencies update, by the automation sensor
         assert (node["automation"] is not None) == (not per_date), key

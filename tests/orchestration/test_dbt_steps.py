@@ -1,4 +1,5 @@
-"""The two dbt steps: incremental models per business date, the rest rebuilt and following them.
+"""The two dbt steps: incremental models (and the models they read) per business date, the rest
+rebuilt and following them.
 
 No dbt build runs here: test selection is asked of dbt itself (``dbt ls`` through dbt's
 documented programmatic entry point, ``dbtRunner``), and automation is evaluated by Dagster's
@@ -16,7 +17,7 @@ from dbt.cli.main import dbtRunner
 
 from lakehouse.paths import DBT_PROJECT_DIR
 from orchestration.defs.dbt.assets import (
-    INCREMENTAL_MODELS,
+    PARTITIONED_MODELS,
     REBUILT_MODELS,
     business_date_window,
     incremental_dbt_assets,
@@ -25,8 +26,8 @@ from orchestration.defs.dbt.assets import (
 from orchestration.defs.dbt.project import dbt_project
 
 
-def dbt_build_tests(select: str, tmp_path, monkeypatch) -> set[str]:
-    """The tests a ``dbt build`` of ``select`` runs, as the dbt steps invoke it."""
+def dbt_build_tests(select: str, tmp_path, monkeypatch, exclude: str = "") -> set[str]:
+    """The tests a ``dbt build`` of ``select`` (minus ``exclude``) runs, as the steps invoke it."""
     monkeypatch.chdir(DBT_PROJECT_DIR)
     monkeypatch.setenv("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))
     monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(tmp_path))
@@ -46,6 +47,7 @@ def dbt_build_tests(select: str, tmp_path, monkeypatch) -> set[str]:
             "name",
             "--select",
             *select.split(),
+            *(["--exclude", *exclude.split()] if exclude else []),
         ]
     )
     assert result.success, result.exception
@@ -53,11 +55,16 @@ def dbt_build_tests(select: str, tmp_path, monkeypatch) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("assets_def", "select"),
-    [(incremental_dbt_assets, INCREMENTAL_MODELS), (lakehouse_dbt_assets, REBUILT_MODELS)],
-    ids=["incremental", "rebuilt"],
+    ("assets_def", "select", "exclude"),
+    [
+        (incremental_dbt_assets, PARTITIONED_MODELS, ""),
+        (lakehouse_dbt_assets, REBUILT_MODELS, PARTITIONED_MODELS),
+    ],
+    ids=["partitioned", "rebuilt"],
 )
-def test_every_check_of_a_step_is_run_by_its_dbt_build(assets_def, select, tmp_path, monkeypatch):
+def test_every_check_of_a_step_is_run_by_its_dbt_build(
+    assets_def, select, exclude, tmp_path, monkeypatch
+):
     """A check Dagster shows on a model must be evaluated by the step that builds the model.
 
     With dbt's default (eager) selection the bronze step ran the facts' relationship test to
@@ -65,7 +72,7 @@ def test_every_check_of_a_step_is_run_by_its_dbt_build(assets_def, select, tmp_p
     """
     checks = {key.name for key in assets_def.check_keys}
     assert checks
-    assert checks <= dbt_build_tests(select, tmp_path, monkeypatch)
+    assert checks <= dbt_build_tests(select, tmp_path, monkeypatch, exclude)
 
 
 def test_every_dbt_test_has_a_step(defs, tmp_path, monkeypatch):
@@ -73,9 +80,10 @@ def test_every_dbt_test_has_a_step(defs, tmp_path, monkeypatch):
     every_test = {
         node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
     }
-    incremental = dbt_build_tests(INCREMENTAL_MODELS, tmp_path, monkeypatch)
-    rebuilt = dbt_build_tests(REBUILT_MODELS, tmp_path, monkeypatch)
-    assert every_test == incremental | rebuilt
+    partitioned = dbt_build_tests(PARTITIONED_MODELS, tmp_path, monkeypatch)
+    rebuilt = dbt_build_tests(REBUILT_MODELS, tmp_path, monkeypatch, PARTITIONED_MODELS)
+    assert every_test == partitioned | rebuilt
+    assert not partitioned & rebuilt  # no test runs twice in a run
 
 
 def test_marts_follow_a_new_partition_of_their_dependencies(defs):
@@ -143,8 +151,8 @@ def test_a_range_of_dates_backfills_the_whole_graph_in_one_run(defs):
     ],
 )
 def test_an_unpartitioned_model_in_a_run_for_dates_sees_those_dates(tags, expected):
-    """`make run_bronze PARTITION=...` tags a run of unpartitioned views: their tests check the
-    rows of that date (the window reaches dbt); the run has no partitions definition to ask."""
+    """A run for dates of unpartitioned models alone (the marts, a job of them) still hands dbt
+    the dates' window; the run has no partitions definition to ask."""
     seen = []
 
     @dg.asset

@@ -1,9 +1,11 @@
 """dbt models as assets; dbt tests surface as asset checks.
 
-Only the incremental models are partitioned by business date: each run builds its window of
-dates into them. The other models (bronze views, dim_date, gold marts) are rebuilt whole, so
-they are unpartitioned and follow their dependencies (``translator.FOLLOW_DEPENDENCIES``).
-A step whose models were already built and tested on the same inputs skips (``inputs.py``).
+The incremental models are partitioned by business date, and so are the models they read (the
+bronze views and dim_date): each run builds its window of dates into the incremental models and,
+in the same dbt invocation, re-creates the views and tests the window's rows. The models after
+them (the gold marts) are rebuilt whole, so they are unpartitioned and follow their dependencies
+(``translator.FOLLOW_DEPENDENCIES``). The partitioned step skips when its dates were already
+built and tested on the same inputs (``inputs.py``), and Dagster then skips the marts after it.
 
 The steps write and audit only (write-audit-publish): a step fails when a blocking test fails,
 and the run's publish step (``publish.py``) publishes what every dbt step of the run built, in one
@@ -20,7 +22,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from lakehouse.catalog import get_catalog
 from lakehouse.settings import Profile
-from orchestration.defs.dbt.inputs import INPUTS_KEY, built_on, fingerprint, reads_only_raw
+from orchestration.defs.dbt.inputs import INPUTS_KEY, built_on, fingerprint
 from orchestration.defs.dbt.project import dbt_project, dbt_project_manifest
 from orchestration.defs.dbt.row_counts import counted_stream
 from orchestration.defs.dbt.translator import LayerTranslator
@@ -31,40 +33,28 @@ from orchestration.partitions import (
 )
 from orchestration.resources import LakehouseResource
 
-# The two dbt steps: the incremental models, partitioned by business date, and the models
-# rebuilt whole (views and tables), unpartitioned. dbt's `buildable` indirect selection runs a
-# test in the step that builds the last of its parents (a mart's relationship to a dimension
-# runs with the mart); Dagster places its check on the model that declares it, the same one.
-INCREMENTAL_MODELS = "config.materialized:incremental"
-REBUILT_MODELS = "config.materialized:view config.materialized:table"
+# The two dbt steps, one dbt invocation each: the incremental models and every model upstream
+# of them, partitioned by business date; the models rebuilt whole after them, unpartitioned. (A
+# third step, of the views alone before the incremental models, cost every run one more dbt start
+# and dagster-dbt's adapter: ~5 s.) dbt's `buildable` indirect selection runs a test in the step
+# that builds the last of its parents (a mart's relationship to a dimension runs with the mart);
+# Dagster places its check on the model that declares it, the same one.
+PARTITIONED_MODELS = "+config.materialized:incremental"
+REBUILT_MODELS = "config.materialized:view config.materialized:table"  # minus the partitioned
 
 
 class DbtBuildConfig(dg.Config):
-    """Run config of the incremental models' dbt step."""
+    """Run config of the partitioned dbt step."""
 
     full_refresh: bool = False  # rebuild incremental models from scratch (dbt --full-refresh)
     force: bool = False  # build even when no input changed since the dates were last built
 
 
-class DbtRebuildConfig(dg.Config):
-    """Run config of the step of the models rebuilt whole."""
-
-    force: bool = False  # build the bronze views even when no input changed since the last build
-
-
-def rebuild_requested(context: dg.AssetExecutionContext, config: DbtRebuildConfig) -> bool:
-    """``force``, or a forced or full-refresh build of the incremental models in this run: they
-    come after the bronze views, and Dagster skips a step whose upstream step built nothing."""
-    ops = context.run.run_config.get("ops", {})
-    asked = ops.get(incremental_dbt_assets.op.name, {}).get("config", {})
-    return config.force or bool(asked.get("force") or asked.get("full_refresh"))
-
-
 def business_date_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
     """The run's window of business dates as ISO dates, end exclusive, or None without one.
 
-    dbt reads it (macro business_date_window). An unpartitioned model in a partitioned run sees
-    the run's window too: its tests then check the rows of those dates only (bronze ``where``).
+    dbt reads it (macro business_date_window): the incremental models build those dates, and the
+    views' tests check those dates' rows only (bronze ``where``).
     Dates outside the partitions are refused here, before anything is written.
     """
     if not (context.has_partition_key or context.has_partition_key_range):
@@ -131,7 +121,7 @@ def dbt_models(select: str, **options: Any) -> Callable:
     )
 
 
-@dbt_models(INCREMENTAL_MODELS, partitions_def=business_date_partitions)
+@dbt_models(PARTITIONED_MODELS, partitions_def=business_date_partitions)
 def incremental_dbt_assets(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -158,48 +148,11 @@ def incremental_dbt_assets(
         yield event
 
 
-@dbt_models(REBUILT_MODELS)
+@dbt_models(REBUILT_MODELS, exclude=PARTITIONED_MODELS)
 def lakehouse_dbt_assets(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    lakehouse: LakehouseResource,
-    config: DbtRebuildConfig,
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
 ) -> Iterator[Any]:
+    # Runs only after the partitioned step built something (Dagster skips it otherwise), with
+    # the same window: the same vars keep dbt's partial parse of the step before.
     window = business_date_window(context)
-    inputs = None
-    manifest = dbt_project_manifest()
-    translator = LayerTranslator()
-    selected = [
-        uid
-        for uid, node in manifest["nodes"].items()
-        if node["resource_type"] == "model"
-        and translator.get_asset_key(node) in context.selected_asset_keys
-    ]
-    # The subset upstream of the incremental models (Dagster runs this multi-asset in two steps,
-    # one on each side of them): built on the same raw snapshots, project and dates, it is the
-    # same; the marts after the incremental models follow what those built instead.
-    if window is not None and reads_only_raw(manifest, selected):
-        catalog = get_catalog(lakehouse.settings())
-        inputs = fingerprint(catalog, manifest, window)
-        # Skipped, it makes Dagster skip the incremental step after it: only when that step
-        # would find its dates built on the same inputs too.
-        if (
-            not rebuild_requested(context, config)
-            and built_on(context.instance, context.selected_asset_keys, [None], inputs)
-            and built_on(
-                context.instance,
-                incremental_dbt_assets.keys,
-                context.partition_keys,
-                fingerprint(catalog, manifest),
-            )
-        ):
-            context.log.info(
-                "These views and tables were built and tested on the same raw snapshots, dbt "
-                "project and dates, and so were the incremental models after them: nothing to "
-                "rebuild (set force: true to rebuild)."
-            )
-            return
-    for event in dbt_build(context, dbt, lakehouse, window_vars(window) if window else []):
-        if inputs is not None and isinstance(event, dg.Output):
-            event = event.with_metadata({**event.metadata, INPUTS_KEY: inputs})
-        yield event
+    yield from dbt_build(context, dbt, lakehouse, window_vars(window) if window else [])

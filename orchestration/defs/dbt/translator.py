@@ -12,8 +12,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 # as "(unserializable)". Without it dbt runs in the resource's project_dir, the same folder.
 PROJECT_METADATA_KEY = "dagster_dbt/project"
 
-# The other models (bronze views, dim_date, gold marts) are rebuilt whole. They follow their
-# dependencies: once any of them updates (a silver partition, a raw load), the model is requested.
+# The models after the incremental ones (the gold marts) are rebuilt whole. They follow their
+# dependencies: once any of them updates (a silver partition), the model is requested.
 # Dagster's `eager` minus its "no dependency missing" term: a daily-partitioned dependency always
 # has dates nobody loaded (the shop starts in 2024), which would block a mart forever.
 FOLLOW_DEPENDENCIES = (
@@ -25,6 +25,21 @@ FOLLOW_DEPENDENCIES = (
 
 def is_incremental(dbt_resource_props: Mapping[str, Any]) -> bool:
     return dbt_resource_props.get("config", {}).get("materialized") == "incremental"
+
+
+def partitioned(manifest: Mapping[str, Any], unique_id: str) -> bool:
+    """An incremental model, or a model one reads (``assets.PARTITIONED_MODELS``, dbt's
+    ``+config.materialized:incremental``): built per business date by the schedule."""
+    nodes, pending, seen = manifest["nodes"], [unique_id], set()
+    while pending:
+        uid = pending.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        if uid in nodes and is_incremental(nodes[uid]):
+            return True
+        pending.extend(manifest["child_map"].get(uid, []))
+    return False
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -44,6 +59,8 @@ class LayerTranslator(DagsterDbtTranslator):
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         metadata = {k: v for k, v in spec.metadata.items() if k != PROJECT_METADATA_KEY}
+        if partitioned(manifest, unique_id):  # by the schedule and backfills, per date
+            return spec.replace_attributes(metadata=metadata, automation_condition=None)
         return spec.replace_attributes(metadata=metadata)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
@@ -59,8 +76,6 @@ class LayerTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        if dbt_resource_props["resource_type"] == "model" and not is_incremental(
-            dbt_resource_props
-        ):
-            return FOLLOW_DEPENDENCIES
-        return None  # incremental models: per business date, by the schedule and backfills
+        if dbt_resource_props["resource_type"] == "model":
+            return FOLLOW_DEPENDENCIES  # the partitioned ones drop it (get_asset_spec)
+        return None
