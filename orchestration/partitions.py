@@ -47,7 +47,7 @@ def business_dates(context: dg.AssetExecutionContext) -> list[date]:
     problem = outside_partitions([keys.start, keys.end])
     if problem:
         raise dg.Failure(description=f"{problem}. Nothing was written.", allow_retries=False)
-    # From the run's keys, not its time window: an unpartitioned asset (a mart, a bronze view)
+    # From the run's keys, not its time window: an unpartitioned asset (a mart)
     # in a run for a date has the keys but no partitions definition of its own.
     return [
         date.fromisoformat(k) for k in business_date_partitions.get_partition_keys_in_range(keys)
