@@ -67,18 +67,19 @@ def file_schema(schema: pa.Schema) -> pa.Schema:
 
 def row_groups(batches: pa.RecordBatchReader, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
     """The reader's rows in pieces of ``rows`` rows or fewer (the last), one piece in memory."""
+
     pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
-        pending.append(batch)
+        pending.append(batch if batch.schema == schema else batch.cast(schema))
         count += batch.num_rows
         if count >= rows:
-            group = pa.Table.from_batches(pending).cast(schema)
+            group = pa.Table.from_batches(pending, schema=schema)
             yield group.slice(0, rows)
             rest = group.slice(rows)
             pending, count = rest.to_batches(), rest.num_rows
     if count:
-        yield pa.Table.from_batches(pending).cast(schema)
+        yield pa.Table.from_batches(pending, schema=schema)
 
 
 def write_data_files(table: Table, batches: pa.RecordBatchReader) -> list[str]:

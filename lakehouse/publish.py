@@ -41,6 +41,7 @@ from lakehouse.catalog import ensure_namespace, get_catalog, table_identifier
 from lakehouse.data_files import FILE_SIZE_PROPERTY, commit_rows
 from lakehouse.layers import PUBLISHED_LAYERS, Layer, staging_namespace
 from lakehouse.publish_changes import (
+    BATCH_ROWS,
     BUILT_THROUGH_PROPERTY,
     TARGET_FILE_BYTES,
     IncrementalDuckDBTable,
@@ -83,7 +84,7 @@ class DuckDBBuild:
         self.conn = conn
 
     def reader(self, layer: Layer, name: str) -> pa.RecordBatchReader:
-        return self.conn.table(f'{layer.value}."{name}"').fetch_arrow_reader(batch_size=1_000_000)
+        return self.conn.table(f'{layer.value}."{name}"').fetch_arrow_reader(batch_size=BATCH_ROWS)
 
     def incremental(self, layer: Layer, name: str, key: str) -> IncrementalDuckDBTable | None:
         relation = f'{layer.value}."{name}"'

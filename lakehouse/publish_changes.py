@@ -31,7 +31,9 @@ from pyiceberg.table import Table
 BUILT_AT = "built_at"  # the column the dbt macro built_at() writes
 BUILT_THROUGH_PROPERTY = "lakehouse.built-through"  # newest built_at a snapshot holds
 TARGET_FILE_BYTES = 64 * 2**20  # pyiceberg's write.target-file-size-bytes (in-memory Arrow size)
-BATCH_ROWS = 1_000_000
+# Rows per batch read from the build: data_files.py gathers them into row groups of ~1M rows,
+# so a group in the making holds at most one batch more than the group.
+BATCH_ROWS = 250_000
 
 
 def published_through(table: Table) -> datetime | None:

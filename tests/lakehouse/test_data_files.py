@@ -116,20 +116,19 @@ def test_row_groups_follow_the_tables_limit_not_the_readers_batches(tmp_path: Pa
 def test_a_dictionary_column_is_stored_as_its_values(tmp_path: Path) -> None:
     """DuckDB hands an ENUM column over as an Arrow dictionary; Iceberg types it as a string, and
     a dictionary kept in a file made pyiceberg's scan of the table fail to merge the files."""
-    tbl = table(tmp_path)
+    tbl = table(tmp_path, group_rows=2)  # groups gathered from more than one batch, too
     commit_rows(tbl, pa.RecordBatchReader.from_batches(SCHEMA, [batch(0, 3)]), {})
     [first] = data_files(tbl)
     status = pa.array(["s0", "s1", "s0"]).dictionary_encode()
     as_enum = pa.schema([("order_id", pa.int64()), ("status", status.type)])
-    reader = pa.RecordBatchReader.from_batches(
-        as_enum, [pa.record_batch([[3, 4, 5], status], schema=as_enum)]
-    )
+    enum_batch = pa.record_batch([[3, 4, 5], status], schema=as_enum)
+    reader = pa.RecordBatchReader.from_batches(as_enum, [enum_batch, enum_batch])
     commit_rows(tbl, reader, {})
     tbl.refresh()
     [second] = set(data_files(tbl)) - {first}
     assert pq.read_schema(second).field("status").type == pa.string()
     read = tbl.scan().to_arrow().sort_by("order_id")
-    assert read["status"].to_pylist() == ["s0", "s1", "s2", "s0", "s1", "s0"]
+    assert read["status"].to_pylist() == ["s0", "s1", "s2", "s0", "s0", "s1", "s1", "s0", "s0"]
 
 
 def test_a_reader_failing_midway_commits_nothing(tmp_path: Path) -> None:
