@@ -21,6 +21,9 @@ export DLT_TELEMETRY_DISABLED := 1
 ifdef LAKEHOUSE_DUCKDB_MEMORY_LIMIT  # DuckDB's cap in dbt runs (default 1GB: profiles.yml)
 export LAKEHOUSE_DUCKDB_MEMORY_LIMIT
 endif
+ifdef LAKEHOUSE_PUBLISH_MEMORY_LIMIT  # DuckDB's cap in the publish step (default 256MB)
+export LAKEHOUSE_PUBLISH_MEMORY_LIMIT
+endif
 ifdef LANDING_CONTRACTS_DIR  # landing contract files (default ingestion/landing/contracts)
 export LANDING_CONTRACTS_DIR
 endif

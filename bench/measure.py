@@ -30,10 +30,28 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
+class OverBudget(Exception):
+    """A step ran past its time budget and was stopped, its children with it."""
+
+
+def stop_tree(handle: psutil.Process) -> None:
+    for p in [*handle.children(recursive=True), handle]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+
+
 def run_measured(
-    args: list[str], *, env: dict[str, str] | None = None, label: str = ""
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    label: str = "",
+    budget_seconds: float | None = None,
 ) -> Measurement:
-    """Run ``python <args>`` in a fresh interpreter; sample the RSS of its process tree."""
+    """Run ``python <args>`` in a fresh interpreter; sample the RSS of its process tree.
+
+    With ``budget_seconds``, a step still running after it is killed (with its children, e.g.
+    dbt) and ``OverBudget`` raised: the caller reports where it stopped instead of waiting.
+    """
     # The output goes to a file, not a pipe: nobody reads a pipe while the step runs, so a step
     # writing more than the pipe holds (64 KiB; a dbt build does) would block for ever.
     with tempfile.TemporaryFile("w+") as log:
@@ -48,6 +66,10 @@ def run_measured(
         handle = psutil.Process(proc.pid)
         peak = 0
         while proc.poll() is None:
+            if budget_seconds is not None and time.perf_counter() - started > budget_seconds:
+                stop_tree(handle)
+                proc.wait()
+                raise OverBudget(f"{label or args} still running after {budget_seconds:.0f}s")
             try:
                 peak = max(peak, tree_rss(handle))
             except psutil.NoSuchProcess:

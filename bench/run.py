@@ -4,8 +4,9 @@ For each scale factor: record the shop's increments once (Parquet), then time
 (a) the whole graph (dlt -> Iceberg raw -> dbt on DuckDB) over N business dates in one run,
 (b) the floor: floor.sql in bare DuckDB over the same recording,
 (c) one more business date, incrementally, and (d) the same date again (no new data: the fixed cost).
-Then the raw step alone against its write floor and the stock peer (``raw_step.py``), 30 dates
-one run each (day 30 against day 2), and the code location's load time.
+Then the raw step alone against its write floor (``raw_step.py``), 30 dates one run each (day
+30 against day 2), the project against the stock peer at small scales (``peer.py``), and the code
+location's load time.
 Results: a table on stdout and JSON in bench/results/ (git-ignored). Targets are reported, never
 asserted: see bench/README.md.
 """
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 
 from bench import codeloc
 from bench.generate import business_dates, generate
-from bench.measure import Measurement, run_measured
+from bench.measure import Measurement, OverBudget, run_measured
 from bench.pipeline import instance_home
 from bench.publish import measure_publish
 from ingestion.shop.generator import TABLES
@@ -64,12 +65,16 @@ def pipeline(recording: Path, data_dir: Path, first, last, label: str) -> Measur
     return run_measured(args, env=env, label=label)
 
 
-def raw_step(mode: str, recording: Path, days: int, work: Path) -> dict:
+def raw_step(
+    mode: str, recording: Path, days: int, work: Path, budget: float | None = None
+) -> dict:
     """One ``bench.raw_step`` mode in a fresh interpreter and data folder: its report + peak RSS."""
     env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(work / mode)}
     report = work / f"{mode}.json"
     args = ["-m", "bench.raw_step", mode, "--recording", str(recording), "--days", str(days)]
-    measured = run_measured([*args, "--report", str(report)], env=env, label=mode)
+    measured = run_measured(
+        [*args, "--report", str(report)], env=env, label=mode, budget_seconds=budget
+    )
     result = {**json.loads(report.read_text()), "process": vars(measured)}
     print(
         f"   {mode:<20} {result['seconds']:8.1f}s  {measured.peak_rss_mb:7.0f} MB  "
@@ -79,38 +84,35 @@ def raw_step(mode: str, recording: Path, days: int, work: Path) -> dict:
     return result
 
 
-def raw_steps(work: Path, recording: Path, days: int, with_peer: bool) -> dict:
-    """The raw step against its write floor, and the stock peer's raw step if ``with_peer``."""
+def raw_steps(work: Path, recording: Path, days: int) -> dict:
+    """The raw step against its write floor."""
     floor = raw_step("write_floor", recording, days, work)
     raw = raw_step("raw", recording, days, work)
     return {
         "write_floor": floor,
         "raw_step": raw,
         "raw_over_write_floor": raw["seconds"] / floor["seconds"],
-        "peer_raw_step": raw_step("peer", recording, days, work) if with_peer else None,
     }
 
 
-def peer(recording: Path, data_dir: Path, days: int) -> Measurement:
+def peer(recording: Path, data_dir: Path, days: int, budget: float) -> Measurement:
     """The whole graph from stock parts (``bench.peer``) over the same dates."""
     env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
     args = ["-m", "bench.peer", "--recording", str(recording), "--days", str(days)]
-    return run_measured(args, env=env, label="peer")
+    return run_measured(args, env=env, label="peer", budget_seconds=budget)
+
+
+def daily_revenue(database: Path, table: str = "gold.daily_revenue") -> list[tuple]:
+    query = f"select order_date, orders, net_revenue from {table} order by 1"
+    with duckdb.connect(str(database), read_only=True) as db:
+        return db.sql(query).fetchall()
 
 
 def same_gold(floor_db: Path, data_dir: Path) -> bool:
-    query = "select order_date, orders, net_revenue from {} order by 1"
-    with (
-        duckdb.connect(str(floor_db), read_only=True) as floor,
-        duckdb.connect(str(data_dir / "lakehouse.duckdb"), read_only=True) as lake,
-    ):
-        return (
-            floor.sql(query.format("daily_revenue")).fetchall()
-            == lake.sql(query.format("gold.daily_revenue")).fetchall()
-        )
+    return daily_revenue(floor_db, "daily_revenue") == daily_revenue(data_dir / "lakehouse.duckdb")
 
 
-def bench_scale(work: Path, scale_factor: float, days: int, peer_cap: float) -> dict:
+def bench_scale(work: Path, scale_factor: float, days: int) -> dict:
     print(f"\n== scale factor {scale_factor}, {days} business dates (+1 incremental)", flush=True)
     recording = work / f"sf{scale_factor}" / "recording"
     started = time.perf_counter()
@@ -143,14 +145,7 @@ def bench_scale(work: Path, scale_factor: float, days: int, peer_cap: float) -> 
         f"{publish['publish_over_dbt']:.2f}x its dbt build ({publish['dbt_build_seconds']:.1f}s)",
         flush=True,
     )
-    with_peer = scale_factor <= peer_cap
-    raw = raw_steps(work / f"sf{scale_factor}" / "raw", recording, days, with_peer)
-    stock = peer(recording, work / f"sf{scale_factor}" / "peer", days) if with_peer else None
-    if stock:
-        print(
-            f"   peer (stock parts)   {stock.seconds:8.1f}s  {stock.peak_rss_mb:7.0f} MB",
-            flush=True,
-        )
+    raw = raw_steps(work / f"sf{scale_factor}" / "raw", recording, days)
 
     loaded = sum(rows.values()) - sum(
         pq.ParquetFile(recording / t / f"{dates[days]}.parquet").metadata.num_rows for t in TABLES
@@ -173,15 +168,59 @@ def bench_scale(work: Path, scale_factor: float, days: int, peer_cap: float) -> 
         "gold_matches_floor": matches,
         "publish": publish,
         **raw,
-        "peer": {
-            "full_pipeline": vars(stock),
-            "raw_step": raw["peer_raw_step"],
-            "full_over_project": stock.seconds / full.seconds,
-        }
-        if stock
-        else None,
-        "peer_capped_at_scale": peer_cap,
     }
+
+
+def bench_peer(work: Path, scale_factors: list[float], days: int, budget: float) -> dict:
+    """The project against the stock peer (``bench.peer``) on the same recording and dates.
+
+    The peer runs at small scales only: its raw step (dlt's stock Iceberg merges) grows faster
+    than the rows. Each of its steps gets ``budget`` seconds; past it the step is stopped and the
+    larger scales are not tried: the peer is capped there.
+    """
+    runs: list[dict] = []
+    for sf in scale_factors:
+        if runs and not runs[-1]["finished"]:
+            stopped = "not tried: a smaller scale ran past the budget"
+            runs.append({"scale_factor": sf, "days": days, "finished": False, "stopped": stopped})
+            continue
+        print(
+            f"\n== the stock peer against the project, scale factor {sf}, {days} dates", flush=True
+        )
+        base = work / f"peer-sf{sf}"
+        rows = sum(generate(base / "recording", sf, days).values())
+        dates = business_dates(days)
+        project = pipeline(base / "recording", base / "project", dates[0], dates[-1], "project")
+        print(f"   project pipeline     {project.seconds:8.1f}s  {project.peak_rss_mb:7.0f} MB")
+        raw = raw_step("raw", base / "recording", days, base / "raw")
+        try:
+            peer_raw = raw_step("peer", base / "recording", days, base / "raw", budget)
+            stock = peer(base / "recording", base / "peer", days, budget)
+        except OverBudget as over:
+            print(f"   peer stopped: {over}; larger scales not tried", flush=True)
+            runs.append({"scale_factor": sf, "days": days, "finished": False, "stopped": str(over)})
+            continue
+        print(
+            f"   peer pipeline        {stock.seconds:8.1f}s  {stock.peak_rss_mb:7.0f} MB",
+            flush=True,
+        )
+        runs.append(
+            {
+                "scale_factor": sf,
+                "days": days,
+                "finished": True,
+                "rows_recorded": rows,
+                "project": vars(project),
+                "peer": vars(stock),
+                "peer_over_project": stock.seconds / project.seconds,
+                "raw_step": raw,
+                "peer_raw_step": peer_raw,
+                "peer_raw_over_raw": peer_raw["seconds"] / raw["seconds"],
+                "same_gold": daily_revenue(base / "project" / "lakehouse.duckdb")
+                == daily_revenue(base / "peer" / "lakehouse.duckdb"),
+            }
+        )
+    return {"budget_seconds": budget, "runs": runs}
 
 
 def bench_days(work: Path, scale_factor: float, days: int) -> dict:
@@ -205,6 +244,25 @@ def bench_days(work: Path, scale_factor: float, days: int) -> dict:
     }
 
 
+def report_peer(runs: list[dict]) -> None:
+    print(
+        "\n| scale x dates | project | stock peer | peer / project | raw step (project, peer) "
+        "| peer raw / raw | same gold |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in runs:
+        where = f"{r['scale_factor']} x {r['days']}"
+        if not r["finished"]:
+            print(f"| {where} | capped: {r['stopped']} | | | | | |")
+            continue
+        print(
+            f"| {where} | {r['project']['seconds']:.1f}s | {r['peer']['seconds']:.1f}s "
+            f"| {r['peer_over_project']:.2f}x | {r['raw_step']['seconds']:.1f}s, "
+            f"{r['peer_raw_step']['seconds']:.1f}s | {r['peer_raw_over_raw']:.1f}x "
+            f"| {r['same_gold']} |"
+        )
+
+
 def report(results: dict) -> None:
     print(
         "\n| scale | rows | (a) pipeline | (b) floor | (a)/(b) | (c) +1 day | (d) no new data "
@@ -226,25 +284,16 @@ def report(results: dict) -> None:
             f"{p['published_tables']} silver/gold tables = {p['publish_over_dbt']:.2f}x the dbt "
             f"build of the same dates ({p['dbt_build_seconds']:.1f}s)"
         )
-    print(
-        "\n| scale | raw step | write floor | raw / floor | bytes written per row (raw, floor) "
-        "| peer: whole graph | peer / project | peer raw step |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| scale | raw step | write floor | raw / floor | bytes written per row (raw, floor) |")
+    print("|---|---|---|---|---|")
     for r in results["scales"]:
-        stock = r["peer"]
-        peer_text = (
-            f"{stock['full_pipeline']['seconds']:.1f}s | {stock['full_over_project']:.1f}x "
-            f"| {stock['raw_step']['seconds']:.1f}s ({stock['raw_step']['bytes_per_row']:.0f} B/row)"
-            if stock
-            else f"not run (capped at scale {r['peer_capped_at_scale']}) | - | -"
-        )
         print(
             f"| {r['scale_factor']} | {r['raw_step']['seconds']:.1f}s "
             f"| {r['write_floor']['seconds']:.1f}s | {r['raw_over_write_floor']:.2f}x "
-            f"| {r['raw_step']['bytes_per_row']:.0f}, {r['write_floor']['bytes_per_row']:.0f} "
-            f"| {peer_text} |"
+            f"| {r['raw_step']['bytes_per_row']:.0f}, {r['write_floor']['bytes_per_row']:.0f} |"
         )
+    if peer_runs := results["peer"]["runs"]:
+        report_peer(peer_runs)
     if series := results.get("series"):
         print(
             f"\n{series['days']} days one run each: day {series['days']} / day 2 = "
@@ -274,12 +323,19 @@ def main() -> None:
     parser.add_argument("--series-days", type=int, default=30)
     parser.add_argument("--series-scale-factor", type=float, default=4.8)
     parser.add_argument(
-        "--peer-max-scale",
+        "--peer-scale-factors",
+        default="0.48,4.8",
+        help="comma-separated scales at which the stock peer runs against the project on the "
+        "same recording ('' for none); its raw step (dlt's stock Iceberg merges) grows faster "
+        "than the rows: once a scale runs past --peer-budget, the larger ones are not tried",
+    )
+    parser.add_argument("--peer-days", type=int, default=3)
+    parser.add_argument(
+        "--peer-budget",
         type=float,
-        default=0,
-        help="largest scale the stock peer runs at; off by default (0): with the pipe fix its "
-        "raw step alone (dlt's stock Iceberg merges, 1,000 rows a commit) ran over 19 minutes "
-        "at scale 4.8 x 3 dates (1.5M rows, loaded machine) without finishing",
+        default=300,
+        help="seconds each peer step may take; past it the peer stops and larger scales are "
+        "not tried",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
@@ -292,12 +348,17 @@ def main() -> None:
                 "platform": platform.platform(),
             },
             "scales": [
-                bench_scale(work, float(sf), args.days, args.peer_max_scale)
-                for sf in args.scale_factors.split(",")
+                bench_scale(work, float(sf), args.days) for sf in args.scale_factors.split(",")
             ],
             "series": bench_days(work, args.series_scale_factor, args.series_days)
             if args.series_days > 1
             else None,
+            "peer": bench_peer(
+                work,
+                [float(sf) for sf in args.peer_scale_factors.split(",") if sf],
+                args.peer_days,
+                args.peer_budget,
+            ),
             "code_location": codeloc.measure(work),
         }
         report(results)

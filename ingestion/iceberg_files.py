@@ -41,6 +41,8 @@ from pyiceberg.expressions import (
 )
 from pyiceberg.table import Table, Transaction
 
+from lakehouse import data_files
+
 LOAD_ID_PROPERTY = "dlt.load-id"
 JOB_ID_PROPERTY = "dlt.job-id"
 LOAD_ID_COLUMN = "_dlt_load_id"  # dlt's lineage column: the load that wrote each row
@@ -92,13 +94,7 @@ def place_file(table: Table, local_path: str, name: str) -> str:
 
 def file_schema(local_path: str) -> pa.Schema:
     """The Parquet file's schema as Iceberg types it: a dictionary-encoded column is its values."""
-    schema = pq.read_schema(local_path)
-    return pa.schema(
-        [
-            field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
-            for field in schema
-        ]
-    )
+    return data_files.file_schema(pq.read_schema(local_path))
 
 
 def evolve_schema(tx: Transaction, local_path: str) -> None:

@@ -110,13 +110,13 @@ class StagingBuild:
 @contextmanager
 def build_source(settings: Settings, catalog: Catalog) -> Iterator[BuildSource]:
     if settings.profile is Profile.LOCAL:
-        # Read-only: dbt has exited, and a reader never needs the writer's lock. Capped as dbt's
-        # DuckDB is: a table's first publish sorts it whole by key (publish_changes.py), and
-        # uncapped that took the step's process to 3.8 GB at scale 48.
+        # Read-only: dbt has exited, and a reader never needs the writer's lock. Capped: a
+        # table's first publish sorts it whole by key (publish_changes.py); uncapped that took
+        # the step's process to 3.8 GB at scale 48, under dbt's 1GB cap still to 2.2 GB.
         conn = duckdb.connect(
             str(settings.duckdb_path),
             read_only=True,
-            config={"memory_limit": settings.duckdb_memory_limit},
+            config={"memory_limit": settings.publish_memory_limit},
         )
         try:
             yield DuckDBBuild(conn)

@@ -38,7 +38,7 @@ CLUSTER_ONLY = re.compile(
 # Long commands and their cheap mode: the same target, really executed, on less work.
 SMALL_BENCH = (
     'make bench BENCH_ARGS="--scale-factors 0.05 --days 1 --series-days 1 '
-    '--series-scale-factor 0.05"'
+    '--series-scale-factor 0.05 --peer-scale-factors 0.05 --peer-days 1"'
 )
 CHEAP = {
     "make demo": "make demo DAYS=1",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import psutil
 import pytest
 
-from bench.measure import run_measured
+from bench.measure import OverBudget, run_measured
 
 # 1 MiB of output, then exit: far more than a pipe holds (64 KiB), as a dbt build writes.
 CHATTY = "import sys; sys.stdout.write('x' * 2**20); sys.exit({code})"
@@ -40,3 +41,24 @@ def test_a_failed_step_stops_the_bench_with_its_output(capsys: pytest.CaptureFix
     assert isinstance(stop, SystemExit)
     assert "chatty failed (exit 3)" in str(stop.code)
     assert capsys.readouterr().err.endswith("x" * 100)
+
+
+# A step that starts a child (as the peer starts dbt), reports its pid, then hangs.
+HANGING = (
+    "import subprocess, sys, time; "
+    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+    "open(sys.argv[1], 'w').write(str(child.pid)); time.sleep(600)"
+)
+
+
+def test_a_step_past_its_budget_is_stopped_with_its_children(tmp_path) -> None:
+    pid_file = tmp_path / "child.pid"
+    with pytest.raises(OverBudget, match="hanging still running after 3s"):
+        run_measured(["-c", HANGING, str(pid_file)], label="hanging", budget_seconds=3)
+    try:
+        child = psutil.Process(int(pid_file.read_text()))
+        _, alive = psutil.wait_procs([child], timeout=10)
+        # killed with its parent: gone, or a zombie until whoever adopted it reaps it
+        assert all(p.status() == psutil.STATUS_ZOMBIE for p in alive)
+    except psutil.NoSuchProcess:
+        pass

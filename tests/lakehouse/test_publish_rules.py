@@ -362,15 +362,20 @@ def test_a_publish_cut_off_before_its_whole_rewrite_is_completed_by_the_retry(
     assert retried.snapshots["silver.orders"] != cut_off
 
 
-def test_the_build_is_read_under_dbts_memory_cap(lakehouse_env: Settings, monkeypatch) -> None:
+def test_the_build_is_read_under_the_publish_memory_cap(
+    lakehouse_env: Settings, monkeypatch
+) -> None:
     """The publish sorts a table's first publish whole in DuckDB, in the step's own process:
-    uncapped (DuckDB takes 80% of the RAM) that process reached 3.8 GB at scale 48."""
+    uncapped (DuckDB takes 80% of the RAM) that process reached 3.8 GB at scale 48, and 2.2 GB
+    under dbt's 1GB cap. Its own cap is smaller than dbt's, and set apart from it."""
     from lakehouse.publish import build_source
 
-    monkeypatch.setenv("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "256MB")
+    defaults = Settings.from_env({})
+    assert (defaults.duckdb_memory_limit, defaults.publish_memory_limit) == ("1GB", "256MB")
+    monkeypatch.setenv("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "2GB")
+    monkeypatch.setenv("LAKEHOUSE_PUBLISH_MEMORY_LIMIT", "128MB")
     settings = Settings.from_env()
-    assert Settings.from_env({}).duckdb_memory_limit == "1GB"  # profiles.yml's default
     build(settings, "create table silver.t as select 1 as id")
     with build_source(settings, get_catalog(settings)) as source:
         cap = source.conn.execute("select current_setting('memory_limit')").fetchone()[0]
-    assert cap == "244.1 MiB"  # 256 MB as DuckDB reports it
+    assert cap == "122.0 MiB"  # 128 MB as DuckDB reports it, not dbt's 2GB
