@@ -73,7 +73,7 @@ def raw_step(
     report = work / f"{mode}.json"
     args = ["-m", "bench.raw_step", mode, "--recording", str(recording), "--days", str(days)]
     measured = run_measured(
-        [*args, "--report", str(report)], env=env, label=mode, budget_seconds=budget
+        [*args, "--report", str(report)], env=env, label=f"{mode} raw step", budget_seconds=budget
     )
     result = {**json.loads(report.read_text()), "process": vars(measured)}
     print(
@@ -99,7 +99,7 @@ def peer(recording: Path, data_dir: Path, days: int, budget: float) -> Measureme
     """The whole graph from stock parts (``bench.peer``) over the same dates."""
     env = {"LAKEHOUSE_PROFILE": "local", "LAKEHOUSE_DATA_DIR": str(data_dir)}
     args = ["-m", "bench.peer", "--recording", str(recording), "--days", str(days)]
-    return run_measured(args, env=env, label="peer", budget_seconds=budget)
+    return run_measured(args, env=env, label="peer pipeline", budget_seconds=budget)
 
 
 def daily_revenue(database: Path, table: str = "gold.daily_revenue") -> list[tuple]:

@@ -25,7 +25,6 @@ from pathlib import Path
 from lakehouse.paths import DEFAULT_DATA_DIR
 
 CATALOG_NAME = "lakehouse"
-DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"  # the default of transformations/profiles.yml too
 DEFAULT_PUBLISH_MEMORY_LIMIT = "256MB"
 
 
@@ -89,11 +88,10 @@ class Settings:
     trino: TrinoSettings | None = None
     # k8s only: a pyiceberg SQL catalog (SQLAlchemy URL) over the S3 warehouse instead of REST.
     sql_catalog_uri: str | None = None
-    # DuckDB's memory cap, in dbt runs (profiles.yml reads the same variable) and in the steps'
-    # own connections; beyond it DuckDB spills to disk. Its own default is 80% of the RAM.
-    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
-    # DuckDB's cap in the publish step, which only reads the build (sorting a table's first
-    # publish by key) beside the Parquet writer in the same process: its sort spills instead.
+    # DuckDB's memory cap in the publish step; beyond it DuckDB spills to disk (its own default
+    # is 80% of the RAM; dbt's cap, LAKEHOUSE_DUCKDB_MEMORY_LIMIT, is read by profiles.yml). The
+    # step only reads the build (sorting a table's first publish by key), beside the Parquet
+    # writer in the same process, so its cap is smaller than dbt's and its sort spills instead.
     # Measured at scale 48, first date: the publish peaked 720 MB lower under 256MB than under
     # 1GB (1,251 against 1,974 MB), in 16.3 against 15.7 s.
     publish_memory_limit: str = DEFAULT_PUBLISH_MEMORY_LIMIT
@@ -133,12 +131,10 @@ class Settings:
         profile = Profile.from_env(env)
         data_dir = Path(env.get("LAKEHOUSE_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
         if profile is Profile.LOCAL:
-            memory = env.get("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "").strip()
             publish = env.get("LAKEHOUSE_PUBLISH_MEMORY_LIMIT", "").strip()
             return cls(
                 profile=profile,
                 data_dir=data_dir,
-                duckdb_memory_limit=memory or DEFAULT_DUCKDB_MEMORY_LIMIT,
                 publish_memory_limit=publish or DEFAULT_PUBLISH_MEMORY_LIMIT,
             )
         sql_catalog_uri = env.get("ICEBERG_SQL_CATALOG_URI", "").strip() or None

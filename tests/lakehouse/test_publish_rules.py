@@ -370,9 +370,8 @@ def test_the_build_is_read_under_the_publish_memory_cap(
     under dbt's 1GB cap. Its own cap is smaller than dbt's, and set apart from it."""
     from lakehouse.publish import build_source
 
-    defaults = Settings.from_env({})
-    assert (defaults.duckdb_memory_limit, defaults.publish_memory_limit) == ("1GB", "256MB")
-    monkeypatch.setenv("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "2GB")
+    assert Settings.from_env({}).publish_memory_limit == "256MB"
+    monkeypatch.setenv("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "2GB")  # dbt's
     monkeypatch.setenv("LAKEHOUSE_PUBLISH_MEMORY_LIMIT", "128MB")
     settings = Settings.from_env()
     build(settings, "create table silver.t as select 1 as id")
